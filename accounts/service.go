@@ -1,0 +1,222 @@
+package accounts
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/timbre-ai/timbre/db"
+)
+
+// Config tunes accounts.
+type Config struct {
+	// SessionTTL is how long a session cookie stays valid.
+	SessionTTL time.Duration
+	// Hash sets the argon2id cost; zero means DefaultHashParams.
+	Hash HashParams
+}
+
+// KeyPrefix starts every API key, so leaked keys are easy to recognise.
+const KeyPrefix = "tmb_"
+
+// keyTouchInterval limits writes of last_used_at to one per key per interval.
+const keyTouchInterval = time.Minute
+
+// Service manages accounts, sessions and API keys.
+type Service struct {
+	store store
+	cfg   Config
+	now   func() time.Time
+	// dummyHash is verified when an email is unknown, so a failed login takes
+	// as long whether or not the account exists.
+	dummyHash string
+}
+
+// NewService returns a Service on pool.
+func NewService(pool *pgxpool.Pool, cfg Config) *Service {
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = 30 * 24 * time.Hour
+	}
+	if cfg.Hash == (HashParams{}) {
+		cfg.Hash = DefaultHashParams()
+	}
+	return &Service{
+		store:     store{pool: pool},
+		cfg:       cfg,
+		now:       time.Now,
+		dummyHash: hashPassword("timbre-dummy-password", cfg.Hash),
+	}
+}
+
+// Signup creates an account and signs it in.
+func (s *Service) Signup(ctx context.Context, in SignupInput, meta SessionMeta) (User, Session, error) {
+	if err := in.normalize(); err != nil {
+		return User{}, Session{}, fmt.Errorf("accounts: signup: %w", err)
+	}
+	hash := hashPassword(in.Password, s.cfg.Hash)
+	var user User
+	var sess Session
+	err := pgx.BeginFunc(ctx, s.store.pool, func(tx pgx.Tx) error {
+		var err error
+		user, err = s.store.createUser(ctx, tx, User{ID: db.NewID("usr"), Email: in.Email, DisplayName: in.DisplayName}, hash)
+		if err != nil {
+			return err
+		}
+		sess, err = s.newSession(ctx, tx, user.ID, meta)
+		return err
+	})
+	if err != nil {
+		return User{}, Session{}, fmt.Errorf("accounts: signup: %w", err)
+	}
+	return user, sess, nil
+}
+
+// Login checks the password and opens a new session.
+func (s *Service) Login(ctx context.Context, email, password string, meta SessionMeta) (User, Session, error) {
+	row, err := s.store.userByEmail(ctx, strings.TrimSpace(email))
+	if errors.Is(err, ErrNotFound) {
+		_, _ = verifyPassword(password, s.dummyHash)
+		return User{}, Session{}, ErrInvalidCredentials
+	}
+	if err != nil {
+		return User{}, Session{}, err
+	}
+	ok, err := verifyPassword(password, row.PasswordHash)
+	if err != nil {
+		return User{}, Session{}, fmt.Errorf("accounts: login %s: %w", row.ID, err)
+	}
+	if !ok {
+		return User{}, Session{}, ErrInvalidCredentials
+	}
+	sess, err := s.newSession(ctx, s.store.pool, row.ID, meta)
+	if err != nil {
+		return User{}, Session{}, err
+	}
+	return row.User, sess, nil
+}
+
+func (s *Service) newSession(ctx context.Context, q querier, userID string, meta SessionMeta) (Session, error) {
+	sess := Session{
+		Token:     randomToken(32),
+		UserID:    userID,
+		CSRFToken: randomToken(24),
+		ExpiresAt: s.now().Add(s.cfg.SessionTTL).UTC(),
+	}
+	meta.UserAgent = truncate(meta.UserAgent, 512)
+	if err := s.store.insertSession(ctx, q, hashToken(sess.Token), sess, meta); err != nil {
+		return Session{}, err
+	}
+	return sess, nil
+}
+
+// Logout revokes the session with token. Unknown tokens are not an error.
+func (s *Service) Logout(ctx context.Context, token string) error {
+	return s.store.deleteSession(ctx, hashToken(token))
+}
+
+// Authenticate returns the user and session of a session token, or
+// ErrUnauthenticated.
+func (s *Service) Authenticate(ctx context.Context, token string) (User, Session, error) {
+	if token == "" || len(token) > 128 {
+		return User{}, Session{}, ErrUnauthenticated
+	}
+	return s.store.sessionUser(ctx, hashToken(token), s.now())
+}
+
+// PurgeExpiredSessions deletes sessions past their expiry.
+func (s *Service) PurgeExpiredSessions(ctx context.Context) (int64, error) {
+	return s.store.deleteExpiredSessions(ctx, s.now())
+}
+
+// User returns the user with id.
+func (s *Service) User(ctx context.Context, id string) (User, error) {
+	return s.store.userByID(ctx, id)
+}
+
+// CreateKey makes an API key for the user. The returned secret is the whole
+// key; it is not stored and cannot be shown again.
+func (s *Service) CreateKey(ctx context.Context, userID, name string) (APIKey, string, error) {
+	name = strings.TrimSpace(name)
+	if err := checkText("name", name, 1, MaxKeyNameLen); err != nil {
+		return APIKey{}, "", fmt.Errorf("accounts: create key: %w", err)
+	}
+	pb := make([]byte, 4)
+	_, _ = rand.Read(pb)
+	prefix := hex.EncodeToString(pb)
+	secret := randomToken(32)
+	k := APIKey{ID: db.NewID("key"), Name: name, Prefix: prefix}
+	k, err := s.store.insertKey(ctx, userID, k, hashToken(secret))
+	if err != nil {
+		return APIKey{}, "", err
+	}
+	return k, KeyPrefix + prefix + "_" + secret, nil
+}
+
+// Keys lists the user's active keys, newest first.
+func (s *Service) Keys(ctx context.Context, userID string) ([]APIKey, error) {
+	return s.store.listKeys(ctx, userID)
+}
+
+// RevokeKey revokes one of the user's keys; ErrNotFound if it is not theirs.
+func (s *Service) RevokeKey(ctx context.Context, userID, keyID string) error {
+	return s.store.revokeKey(ctx, userID, keyID, s.now())
+}
+
+// AuthenticateKey resolves a full API key to its user, or ErrUnauthenticated.
+func (s *Service) AuthenticateKey(ctx context.Context, key string) (User, APIKey, error) {
+	rest, ok := strings.CutPrefix(key, KeyPrefix)
+	if !ok || len(rest) > 100 {
+		return User{}, APIKey{}, ErrUnauthenticated
+	}
+	prefix, secret, ok := strings.Cut(rest, "_")
+	if !ok || len(prefix) != 8 {
+		return User{}, APIKey{}, ErrUnauthenticated
+	}
+	row, err := s.store.keyByPrefix(ctx, prefix)
+	if err != nil {
+		return User{}, APIKey{}, err
+	}
+	if subtle.ConstantTimeCompare(hashToken(secret), row.SecretHash) != 1 || row.Revoked {
+		return User{}, APIKey{}, ErrUnauthenticated
+	}
+	now := s.now()
+	if row.LastUsedAt == nil || now.Sub(*row.LastUsedAt) > keyTouchInterval {
+		if err := s.store.touchKey(ctx, row.ID, now); err != nil {
+			return User{}, APIKey{}, err
+		}
+		row.LastUsedAt = &now
+	}
+	user, err := s.store.userByID(ctx, row.UserID)
+	if err != nil {
+		return User{}, APIKey{}, err
+	}
+	return user, row.APIKey, nil
+}
+
+func randomToken(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func hashToken(token string) []byte {
+	sum := sha256.Sum256([]byte(token))
+	return sum[:]
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		s = s[:n]
+	}
+	return strings.ToValidUTF8(s, "")
+}
