@@ -1,0 +1,248 @@
+package agents
+
+import (
+	"bytes"
+	"errors"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Visibility says who may see and use an agent.
+type Visibility string
+
+// Visibilities: private (owner only), unlisted (anyone with the id), public
+// (listed in the public catalogue).
+const (
+	Private  Visibility = "private"
+	Unlisted Visibility = "unlisted"
+	Public   Visibility = "public"
+)
+
+func (v Visibility) valid() bool { return v == Private || v == Unlisted || v == Public }
+
+// LLMSettings choose the language model an agent talks with. Empty fields
+// mean the platform default.
+type LLMSettings struct {
+	Provider    string   `json:"provider"`
+	Model       string   `json:"model"`
+	Temperature *float64 `json:"temperature"`
+	MaxTokens   *int     `json:"max_tokens"`
+}
+
+func (l LLMSettings) validate() error {
+	switch l.Provider {
+	case "", "openai", "ollama", "anthropic":
+	default:
+		return &FieldError{Field: "llm.provider", Message: "must be one of openai, ollama, anthropic (or empty for the platform default)"}
+	}
+	if len(l.Model) > 200 {
+		return &FieldError{Field: "llm.model", Message: "is too long"}
+	}
+	if t := l.Temperature; t != nil && (*t < 0 || *t > 2) {
+		return &FieldError{Field: "llm.temperature", Message: "must be between 0 and 2"}
+	}
+	if m := l.MaxTokens; m != nil && (*m < 1 || *m > 1_000_000) {
+		return &FieldError{Field: "llm.max_tokens", Message: "must be between 1 and 1000000"}
+	}
+	return nil
+}
+
+// Agent is a card plus the platform's settings for it.
+type Agent struct {
+	ID            string
+	OwnerID       string
+	Card          Card
+	Visibility    Visibility
+	VoiceID       string
+	LLM           LLMSettings
+	HasAvatar     bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	LatestVersion int
+}
+
+// agentMeta is the platform half of an agent's JSON; the card's fields sit
+// beside it at the top level, as API.md shows.
+type agentMeta struct {
+	ID            string      `json:"id"`
+	OwnerID       string      `json:"owner_id"`
+	Visibility    Visibility  `json:"visibility"`
+	VoiceID       string      `json:"voice_id"`
+	LLM           LLMSettings `json:"llm"`
+	AvatarURL     *string     `json:"avatar_url"`
+	CreatedAt     time.Time   `json:"created_at"`
+	UpdatedAt     time.Time   `json:"updated_at"`
+	LatestVersion int         `json:"latest_version"`
+}
+
+// settingsKeys are the top-level input keys that are not card fields.
+var settingsKeys = [...]string{"visibility", "voice_id", "llm"}
+
+// readOnlyKeys appear in an agent's JSON but cannot be set by clients; they
+// are ignored on input so a client may send back what it read.
+var readOnlyKeys = [...]string{"id", "owner_id", "avatar_url", "created_at", "updated_at", "latest_version"}
+
+// MarshalJSON writes the card's fields and the platform's fields as one
+// object. The two sets of keys are disjoint.
+func (a Agent) MarshalJSON() ([]byte, error) {
+	meta := agentMeta{
+		ID: a.ID, OwnerID: a.OwnerID, Visibility: a.Visibility, VoiceID: a.VoiceID, LLM: a.LLM,
+		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt, LatestVersion: a.LatestVersion,
+	}
+	if a.HasAvatar {
+		u := "/api/agents/" + a.ID + "/avatar?v=" + fmt.Sprint(a.UpdatedAt.UnixMilli())
+		meta.AvatarURL = &u
+	}
+	m, err := json.Marshal(meta)
+	if err != nil {
+		return nil, err
+	}
+	c, err := json.Marshal(a.Card)
+	if err != nil {
+		return nil, err
+	}
+	c = bytes.TrimSpace(c)
+	if len(c) <= 2 { // "{}"
+		return m, nil
+	}
+	out := make([]byte, 0, len(m)+len(c))
+	out = append(out, m[:len(m)-1]...)
+	out = append(out, ',')
+	out = append(out, c[1:]...)
+	return out, nil
+}
+
+// input is a decoded create or update request.
+type input struct {
+	card       Card
+	visibility Visibility
+	voiceID    string
+	llm        LLMSettings
+}
+
+// decodeInput decodes a create (base == nil) or update request. An update is
+// a merge patch over base: keys present in raw replace base's, others stay.
+// Unknown keys are rejected so that typos do not silently vanish.
+func decodeInput(raw []byte, base *Agent) (input, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return input{}, jsonFieldError(err)
+	}
+	if fields == nil {
+		return input{}, &FieldError{Field: "body", Message: "must be a JSON object"}
+	}
+	in := input{visibility: Private}
+	cardFields := map[string]json.RawMessage{}
+	if base != nil {
+		in = input{card: base.Card, visibility: base.Visibility, voiceID: base.VoiceID, llm: base.LLM}
+		b, err := json.Marshal(base.Card)
+		if err != nil {
+			return input{}, fmt.Errorf("agents: encode card: %w", err)
+		}
+		if err := json.Unmarshal(b, &cardFields); err != nil {
+			return input{}, fmt.Errorf("agents: encode card: %w", err)
+		}
+	}
+	for _, k := range readOnlyKeys {
+		delete(fields, k)
+	}
+	for _, k := range settingsKeys {
+		v, ok := fields[k]
+		if !ok {
+			continue
+		}
+		delete(fields, k)
+		var err error
+		switch k {
+		case "visibility":
+			err = json.Unmarshal(v, &in.visibility)
+			if err == nil && !in.visibility.valid() {
+				return input{}, &FieldError{Field: k, Message: "must be private, unlisted or public"}
+			}
+		case "voice_id":
+			err = json.Unmarshal(v, &in.voiceID)
+		case "llm":
+			in.llm = LLMSettings{}
+			err = strictUnmarshal(v, &in.llm)
+		}
+		if err != nil {
+			fe := jsonFieldError(err)
+			if fe.Field == "" || fe.Field == "body" {
+				fe.Field = k
+			} else if k == "llm" {
+				fe.Field = "llm." + fe.Field
+			}
+			return input{}, fe
+		}
+	}
+	if len(in.voiceID) > 200 {
+		return input{}, &FieldError{Field: "voice_id", Message: "is too long"}
+	}
+	if err := in.llm.validate(); err != nil {
+		return input{}, err
+	}
+	for k, v := range fields {
+		if string(bytes.TrimSpace(v)) == "null" {
+			delete(cardFields, k)
+			continue
+		}
+		cardFields[k] = v
+	}
+	merged, err := json.Marshal(cardFields)
+	if err != nil {
+		return input{}, fmt.Errorf("agents: merge card: %w", err)
+	}
+	in.card = Card{}
+	if err := strictUnmarshal(merged, &in.card); err != nil {
+		return input{}, jsonFieldError(err)
+	}
+	in.card.Normalize()
+	if err := in.card.Validate(); err != nil {
+		return input{}, err
+	}
+	return in, nil
+}
+
+func strictUnmarshal(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}
+
+// jsonFieldError turns a decoding error into a FieldError naming the field.
+func jsonFieldError(err error) *FieldError {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			field = "body"
+		}
+		return &FieldError{Field: field, Message: "must be " + jsonTypeName(typeErr.Type.Kind().String())}
+	case errors.As(err, &syntaxErr):
+		return &FieldError{Field: "body", Message: fmt.Sprintf("malformed JSON at byte %d", syntaxErr.Offset)}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return &FieldError{Field: name, Message: "is not a known field"}
+	}
+	return &FieldError{Field: "body", Message: "is not valid JSON: " + err.Error()}
+}
+
+func jsonTypeName(kind string) string {
+	switch kind {
+	case "string":
+		return "a string"
+	case "slice", "array":
+		return "an array"
+	case "map", "struct":
+		return "an object"
+	case "bool":
+		return "true or false"
+	case "int", "int64", "int32", "float64", "float32", "uint", "uint64":
+		return "a number"
+	}
+	return "of a different type"
+}

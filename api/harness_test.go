@@ -1,0 +1,202 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/timbre-ai/timbre/accounts"
+	"github.com/timbre-ai/timbre/agents"
+	"github.com/timbre-ai/timbre/api"
+	"github.com/timbre-ai/timbre/bus"
+	"github.com/timbre-ai/timbre/db/dbtest"
+)
+
+// env is a real server on a fresh database.
+type env struct {
+	t      *testing.T
+	srv    *httptest.Server
+	pool   *pgxpool.Pool
+	server *api.Server
+}
+
+type envOption func(*api.Params)
+
+func newEnv(t *testing.T, opts ...envOption) *env {
+	t.Helper()
+	pool := dbtest.New(t)
+	b, err := bus.Open(context.Background(), bus.Config{DataDir: t.TempDir()}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close(context.Background()) })
+	p := api.Params{
+		Config:   api.Config{AuthRatePerMinute: 10000, MaxBodyBytes: 64 << 10, MaxUploadBytes: 4 << 20, Version: "test"},
+		Logger:   slog.New(slog.DiscardHandler),
+		Accounts: accounts.NewService(pool, accounts.Config{Hash: accounts.HashParams{Memory: 1024, Time: 1, Threads: 1}}),
+		Agents:   agents.NewService(pool),
+		Ready:    map[string]api.Pinger{"bus": b},
+		Metrics:  prometheus.NewRegistry(),
+	}
+	for _, o := range opts {
+		o(&p)
+	}
+	s := api.New(p)
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	return &env{t: t, srv: srv, pool: pool, server: s}
+}
+
+// client is one user agent: a cookie jar, and optionally an API key.
+type client struct {
+	e    *env
+	http *http.Client
+	csrf string
+	key  string
+}
+
+func (e *env) client() *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{e: e, http: &http.Client{Jar: jar}}
+}
+
+// response is a finished request.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r response) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		t.Fatalf("response is not JSON (%v): %s", err, r.body)
+	}
+	return m
+}
+
+// errorCode returns error.code and error.field of an error body.
+func (r response) errorCode(t *testing.T) (string, string) {
+	t.Helper()
+	m := r.json(t)
+	e, ok := m["error"].(map[string]any)
+	if !ok {
+		t.Fatalf("no error object in %s", r.body)
+	}
+	if msg, _ := e["message"].(string); msg == "" {
+		t.Fatalf("error without a message: %s", r.body)
+	}
+	field, _ := e["field"].(string)
+	return e["code"].(string), field
+}
+
+func (c *client) do(method, path, contentType string, body io.Reader, headers ...string) response {
+	c.e.t.Helper()
+	req, err := http.NewRequest(method, c.e.srv.URL+path, body)
+	if err != nil {
+		c.e.t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if c.csrf != "" {
+		req.Header.Set("X-CSRF-Token", c.csrf)
+	}
+	if c.key != "" {
+		req.Header.Set("Authorization", "Bearer "+c.key)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.e.t.Fatal(err)
+	}
+	return response{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+func (c *client) json(method, path string, v any) response {
+	c.e.t.Helper()
+	var body io.Reader
+	if s, ok := v.(string); ok {
+		body = strings.NewReader(s)
+	} else if v != nil {
+		b, err := json.Marshal(v)
+		if err != nil {
+			c.e.t.Fatal(err)
+		}
+		body = bytes.NewReader(b)
+	}
+	ct := ""
+	if body != nil {
+		ct = "application/json"
+	}
+	return c.do(method, path, ct, body)
+}
+
+func (c *client) upload(method, path, field, filename string, data []byte) response {
+	c.e.t.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	fw, err := w.CreateFormFile(field, filename)
+	if err != nil {
+		c.e.t.Fatal(err)
+	}
+	fw.Write(data)
+	w.Close()
+	return c.do(method, path, w.FormDataContentType(), &buf)
+}
+
+// must fails the test unless the response has the status.
+func (r response) must(t *testing.T, status int) response {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status %d, want %d: %s", r.status, status, r.body)
+	}
+	return r
+}
+
+// signup creates a user and reads its CSRF token.
+func (e *env) signup(name string) *client {
+	e.t.Helper()
+	c := e.client()
+	c.json("POST", "/api/auth/signup", map[string]string{"email": name + "@example.com", "password": "password-" + name, "display_name": name}).must(e.t, 201)
+	me := c.json("GET", "/api/me", nil).must(e.t, 200).json(e.t)
+	c.csrf = me["csrf_token"].(string)
+	return c
+}
+
+// withKey returns a client that authenticates with a new API key of c's user.
+func (c *client) withKey() *client {
+	c.e.t.Helper()
+	k := c.json("POST", "/api/keys", map[string]string{"name": "test"}).must(c.e.t, 201).json(c.e.t)
+	other := c.e.client()
+	other.key = k["key"].(string)
+	return other
+}
+
+func (e *env) count(table string) int {
+	e.t.Helper()
+	var n int
+	if err := e.pool.QueryRow(context.Background(), "SELECT count(*) FROM "+table).Scan(&n); err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}

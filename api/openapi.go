@@ -1,0 +1,179 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// echoParam matches an Echo path parameter such as :id.
+var echoParam = regexp.MustCompile(`:([a-z_]+)`)
+
+// openAPIPath converts /api/agents/:id to /api/agents/{id}.
+func openAPIPath(p string) string { return echoParam.ReplaceAllString(p, "{$1}") }
+
+type obj = map[string]any
+
+func ref(name string) obj { return obj{"$ref": "#/components/schemas/" + name} }
+
+func str(desc string) obj { return obj{"type": "string", "description": desc} }
+
+func arr(items obj) obj { return obj{"type": "array", "items": items} }
+
+// openAPIDocument renders the OpenAPI 3.1 document for the route table.
+func openAPIDocument(routes []route, version string) []byte {
+	paths := obj{}
+	for _, r := range routes {
+		p := openAPIPath(r.path)
+		item, _ := paths[p].(obj)
+		if item == nil {
+			item = obj{}
+			paths[p] = item
+		}
+		item[strings.ToLower(r.method)] = operation(r)
+	}
+	doc := obj{
+		"openapi": "3.1.0",
+		"info": obj{
+			"title":       "Timbre API",
+			"version":     version,
+			"description": "Agents that talk. Authenticate with the session cookie from /api/auth/* (mutations need X-CSRF-Token from GET /api/me) or with 'Authorization: Bearer <api key>'. Errors are {\"error\":{\"code\",\"message\",\"field\"}}.",
+		},
+		"paths": paths,
+		"components": obj{
+			"securitySchemes": obj{
+				"session": obj{"type": "apiKey", "in": "cookie", "name": sessionCookie},
+				"apiKey":  obj{"type": "http", "scheme": "bearer"},
+			},
+			"schemas": schemas(),
+		},
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		panic("api: openapi document does not encode: " + err.Error()) // static data; a test covers it
+	}
+	return b
+}
+
+func operation(r route) obj {
+	op := obj{
+		"summary":     r.doc.summary,
+		"tags":        []string{r.doc.tag},
+		"operationId": strings.ToLower(r.method) + strings.NewReplacer("/", "_", ":", "", ".", "_", "-", "_").Replace(r.path),
+	}
+	var params []obj
+	for _, m := range echoParam.FindAllStringSubmatch(r.path, -1) {
+		params = append(params, obj{"name": m[1], "in": "path", "required": true, "schema": obj{"type": "string"}})
+	}
+	for _, q := range r.doc.query {
+		params = append(params, obj{"name": q.name, "in": "query", "description": q.description, "schema": obj{"type": "string"}})
+	}
+	if params != nil {
+		op["parameters"] = params
+	}
+	switch r.doc.request {
+	case "":
+	case "multipart":
+		op["requestBody"] = obj{"required": true, "content": obj{"multipart/form-data": obj{"schema": obj{
+			"type": "object", "required": []string{"file"},
+			"properties": obj{"file": obj{"type": "string", "format": "binary"}},
+		}}}}
+	default:
+		op["requestBody"] = obj{"required": true, "content": obj{"application/json": obj{"schema": ref(r.doc.request)}}}
+	}
+	switch r.auth {
+	case authUser:
+		op["security"] = []obj{{"session": []string{}}, {"apiKey": []string{}}}
+	case authOptional:
+		op["security"] = []obj{{}, {"session": []string{}}, {"apiKey": []string{}}}
+	}
+	success := obj{"description": http.StatusText(r.doc.status)}
+	switch {
+	case r.doc.response != "":
+		success["content"] = obj{"application/json": obj{"schema": ref(r.doc.response)}}
+	case r.doc.produces != "":
+		success["content"] = obj{r.doc.produces: obj{"schema": obj{"type": "string", "format": "binary"}}}
+	}
+	responses := obj{strconv.Itoa(r.doc.status): success}
+	for _, code := range append(r.doc.errors, http.StatusInternalServerError) {
+		responses[strconv.Itoa(code)] = obj{
+			"description": http.StatusText(code),
+			"content":     obj{"application/json": obj{"schema": ref("Error")}},
+		}
+	}
+	op["responses"] = responses
+	return op
+}
+
+func schemas() obj {
+	card := obj{
+		"name": str("required, 1–200 characters"), "description": str(""), "personality": str(""),
+		"scenario": str(""), "first_mes": str("greeting"), "alternate_greetings": arr(obj{"type": "string"}),
+		"mes_example": str(""), "system_prompt": str(""), "post_history_instructions": str(""),
+		"creator_notes": str(""), "tags": arr(obj{"type": "string"}), "creator": str(""),
+		"character_version": str(""), "character_book": obj{"type": "object", "description": "lorebook (Character Card V2 character_book)"},
+		"extensions": obj{"type": "object", "additionalProperties": true},
+		"nickname":   str("V3"), "creator_notes_multilingual": obj{"type": "object", "additionalProperties": obj{"type": "string"}},
+		"group_only_greetings": arr(obj{"type": "string"}), "source": arr(obj{"type": "string"}),
+		"assets":        arr(obj{"type": "object", "properties": obj{"type": str(""), "uri": str(""), "name": str(""), "ext": str("")}}),
+		"creation_date": obj{"type": "integer"}, "modification_date": obj{"type": "integer"},
+	}
+	settings := obj{
+		"visibility": obj{"type": "string", "enum": []string{"private", "unlisted", "public"}},
+		"voice_id":   str("voice catalog id"),
+		"llm": obj{"type": "object", "properties": obj{
+			"provider": obj{"type": "string", "enum": []string{"", "openai", "ollama", "anthropic"}},
+			"model":    str(""), "temperature": obj{"type": "number"}, "max_tokens": obj{"type": "integer"},
+		}},
+	}
+	input := obj{}
+	agent := obj{
+		"id": str(""), "owner_id": str(""), "avatar_url": obj{"type": []string{"string", "null"}},
+		"created_at": obj{"type": "string", "format": "date-time"}, "updated_at": obj{"type": "string", "format": "date-time"},
+		"latest_version": obj{"type": "integer", "description": "0 when never published"},
+	}
+	for k, v := range card {
+		input[k], agent[k] = v, v
+	}
+	for k, v := range settings {
+		input[k], agent[k] = v, v
+	}
+	user := obj{"type": "object", "properties": obj{
+		"id": str(""), "email": str(""), "display_name": str(""), "created_at": obj{"type": "string", "format": "date-time"},
+	}}
+	version := obj{"type": "object", "properties": obj{
+		"number": obj{"type": "integer"}, "content_hash": str("sha256:<hex> of the canonical card JSON"),
+		"created_at": obj{"type": "string", "format": "date-time"},
+	}}
+	key := obj{"type": "object", "properties": obj{
+		"id": str(""), "name": str(""), "prefix": str(""), "created_at": obj{"type": "string", "format": "date-time"},
+		"last_used_at": obj{"type": []string{"string", "null"}, "format": "date-time"},
+	}}
+	return obj{
+		"Error": obj{"type": "object", "required": []string{"error"}, "properties": obj{"error": obj{
+			"type": "object", "required": []string{"code", "message"},
+			"properties": obj{"code": str("stable snake_case code"), "message": str("human sentence"), "field": str("input at fault, when one is")},
+		}}},
+		"Health":          obj{"type": "object", "properties": obj{"status": str(""), "version": str("")}},
+		"Readiness":       obj{"type": "object", "properties": obj{"status": str("ready or not_ready"), "checks": obj{"type": "object", "additionalProperties": obj{"type": "string"}}}},
+		"SignupRequest":   obj{"type": "object", "required": []string{"email", "password", "display_name"}, "properties": obj{"email": str(""), "password": str("8–256 characters"), "display_name": str("1–80 characters")}},
+		"LoginRequest":    obj{"type": "object", "required": []string{"email", "password"}, "properties": obj{"email": str(""), "password": str("")}},
+		"User":            user,
+		"UserResponse":    obj{"type": "object", "properties": obj{"user": ref("User")}},
+		"Me":              obj{"type": "object", "properties": obj{"user": ref("User"), "csrf_token": str("send as X-CSRF-Token on cookie-authenticated mutations")}},
+		"KeyRequest":      obj{"type": "object", "required": []string{"name"}, "properties": obj{"name": str("")}},
+		"APIKey":          key,
+		"NewKey":          obj{"type": "object", "properties": obj{"id": str(""), "name": str(""), "prefix": str(""), "created_at": obj{"type": "string", "format": "date-time"}, "key": str("the secret; shown only once")}},
+		"KeyList":         obj{"type": "object", "properties": obj{"items": arr(ref("APIKey"))}},
+		"AgentInput":      obj{"type": "object", "properties": input},
+		"Agent":           obj{"type": "object", "properties": agent},
+		"AgentResponse":   obj{"type": "object", "properties": obj{"agent": ref("Agent")}},
+		"AgentPage":       obj{"type": "object", "properties": obj{"items": arr(ref("Agent")), "next_cursor": str("empty on the last page")}},
+		"Version":         version,
+		"VersionResponse": obj{"type": "object", "properties": obj{"version": ref("Version")}},
+		"VersionList":     obj{"type": "object", "properties": obj{"items": arr(ref("Version"))}},
+		"VersionCard":     obj{"type": "object", "properties": obj{"number": obj{"type": "integer"}, "card": obj{"type": "object", "properties": card}}},
+	}
+}

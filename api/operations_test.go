@@ -1,0 +1,105 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/timbre-ai/timbre/api"
+)
+
+// TestOpenAPICoversEveryRoute compares the routes Echo serves with the paths
+// and methods of the served OpenAPI document, both ways.
+func TestOpenAPICoversEveryRoute(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := e.client().json("GET", "/api/openapi.json", nil).must(t, 200)
+	var doc struct {
+		OpenAPI string                                `json:"openapi"`
+		Paths   map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(r.body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(doc.OpenAPI, "3.") {
+		t.Fatalf("openapi = %q", doc.OpenAPI)
+	}
+	var documented []string
+	for p, ops := range doc.Paths {
+		for m := range ops {
+			documented = append(documented, strings.ToUpper(m)+" "+p)
+		}
+	}
+	var served []string
+	for _, rt := range e.server.Routes() {
+		if rt.Path == "/*" { // the web app's catch-all
+			continue
+		}
+		p := rt.Path
+		for _, seg := range strings.Split(p, "/") {
+			if strings.HasPrefix(seg, ":") {
+				p = strings.Replace(p, seg, "{"+seg[1:]+"}", 1)
+			}
+		}
+		served = append(served, rt.Method+" "+p)
+	}
+	sort.Strings(documented)
+	sort.Strings(served)
+	if diff := cmp.Diff(served, documented); diff != "" {
+		t.Fatalf("served routes (-) and documented routes (+) differ:\n%s", diff)
+	}
+	if len(served) < 20 {
+		t.Fatalf("only %d routes served", len(served))
+	}
+}
+
+func TestHealthReadinessAndMetrics(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := e.client()
+	if h := c.json("GET", "/healthz", nil).must(t, 200).json(t); h["status"] != "ok" {
+		t.Fatalf("healthz = %v", h)
+	}
+	ready := c.json("GET", "/readyz", nil).must(t, 200).json(t)
+	if ready["checks"].(map[string]any)["bus"] != "ok" {
+		t.Fatalf("readyz = %v", ready)
+	}
+	c.json("GET", "/api/agents/agt_aaaaaaaaaaaaaaaa", nil).must(t, 404)
+	c.json("GET", "/api/agents/agt_aaaaaaaaaaaaaaaa", nil).must(t, 404)
+	m := string(c.json("GET", "/metrics", nil).must(t, 200).body)
+	for _, want := range []string{
+		`timbre_http_requests_total{method="GET",route="/api/agents/:id",status="404"} 2`,
+		`timbre_http_request_duration_seconds_bucket{method="GET",route="/healthz"`,
+		`timbre_http_requests_total{method="GET",route="/readyz",status="200"} 1`,
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
+
+type poolPinger struct{ pool *pgxpool.Pool }
+
+func (p poolPinger) Ping(ctx context.Context) error { return p.pool.Ping(ctx) }
+
+func TestDatabaseDownGivesNotReadyAndOpaque500(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	closing := newEnv(t, func(p *api.Params) { p.Ready["database"] = poolPinger{e.pool} })
+	closing.client().json("GET", "/readyz", nil).must(t, 200)
+	e.pool.Close()
+	ready := closing.client().json("GET", "/readyz", nil).must(t, 503).json(t)
+	if ready["status"] != "not_ready" || ready["checks"].(map[string]any)["database"] != "unavailable" || ready["checks"].(map[string]any)["bus"] != "ok" {
+		t.Fatalf("readyz = %v", ready)
+	}
+	r := e.client().json("GET", "/api/agents?scope=public", nil).must(t, 500)
+	code, _ := r.errorCode(t)
+	if code != "internal_error" || strings.Contains(string(r.body), "closed") {
+		t.Fatalf("500 body leaks details or has the wrong code: %s", r.body)
+	}
+}

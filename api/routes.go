@@ -1,0 +1,102 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
+
+// authLevel says who may call a route.
+type authLevel int
+
+const (
+	authNone     authLevel = iota // anyone; no CSRF check
+	authOptional                  // anyone; the caller is known when signed in
+	authUser                      // a session (with CSRF token on mutations) or an API key
+)
+
+// route is one line of the route table. The OpenAPI document is generated
+// from the same lines, so a route cannot be served without being documented.
+type route struct {
+	method  string
+	path    string // Echo syntax: /api/agents/:id
+	handler echo.HandlerFunc
+	auth    authLevel
+	upload  bool // multipart file upload: the larger body limit applies
+	doc     opDoc
+}
+
+// opDoc describes a route in the OpenAPI document.
+type opDoc struct {
+	summary  string
+	tag      string
+	request  string       // schema name of a JSON body; "multipart" for a file upload
+	status   int          // success status
+	response string       // schema name of the success body; "" for none
+	produces string       // content type of a non-JSON success body
+	query    []queryParam // query parameters
+	errors   []int        // error statuses besides 500
+}
+
+type queryParam struct {
+	name, description string
+}
+
+// routeTable is the one list of Timbre's HTTP routes.
+func (h *handlers) routeTable() []route {
+	return []route{
+		// Operations
+		{method: http.MethodGet, path: "/healthz", handler: h.healthz, auth: authNone,
+			doc: opDoc{summary: "Process is up", tag: "operations", status: 200, response: "Health"}},
+		{method: http.MethodGet, path: "/readyz", handler: h.readyz, auth: authNone,
+			doc: opDoc{summary: "Database and bus are reachable", tag: "operations", status: 200, response: "Readiness", errors: []int{503}}},
+		{method: http.MethodGet, path: "/metrics", handler: h.metrics, auth: authNone,
+			doc: opDoc{summary: "Prometheus metrics", tag: "operations", status: 200, produces: "text/plain"}},
+		{method: http.MethodGet, path: "/api/openapi.json", handler: h.openAPI, auth: authNone,
+			doc: opDoc{summary: "This document", tag: "operations", status: 200, produces: "application/json"}},
+
+		// Accounts and keys
+		{method: http.MethodPost, path: "/api/auth/signup", handler: h.signup, auth: authNone,
+			doc: opDoc{summary: "Create an account and sign in (sets the session cookie)", tag: "accounts", request: "SignupRequest", status: 201, response: "UserResponse", errors: []int{400, 409, 413, 415, 429}}},
+		{method: http.MethodPost, path: "/api/auth/login", handler: h.login, auth: authNone,
+			doc: opDoc{summary: "Sign in (sets the session cookie)", tag: "accounts", request: "LoginRequest", status: 200, response: "UserResponse", errors: []int{400, 401, 415, 429}}},
+		{method: http.MethodPost, path: "/api/auth/logout", handler: h.logout, auth: authNone,
+			doc: opDoc{summary: "Sign out and revoke the session", tag: "accounts", status: 204}},
+		{method: http.MethodGet, path: "/api/me", handler: h.me, auth: authUser,
+			doc: opDoc{summary: "The signed-in user and the CSRF token for cookie-authenticated mutations", tag: "accounts", status: 200, response: "Me", errors: []int{401}}},
+		{method: http.MethodPost, path: "/api/keys", handler: h.createKey, auth: authUser,
+			doc: opDoc{summary: "Create an API key (the key is shown only in this response)", tag: "accounts", request: "KeyRequest", status: 201, response: "NewKey", errors: []int{400, 401, 403, 415}}},
+		{method: http.MethodGet, path: "/api/keys", handler: h.listKeys, auth: authUser,
+			doc: opDoc{summary: "List your active API keys", tag: "accounts", status: 200, response: "KeyList", errors: []int{401}}},
+		{method: http.MethodDelete, path: "/api/keys/:id", handler: h.deleteKey, auth: authUser,
+			doc: opDoc{summary: "Revoke an API key", tag: "accounts", status: 204, errors: []int{401, 403, 404}}},
+
+		// Agents
+		{method: http.MethodPost, path: "/api/agents", handler: h.createAgent, auth: authUser,
+			doc: opDoc{summary: "Create a draft agent", tag: "agents", request: "AgentInput", status: 201, response: "AgentResponse", errors: []int{400, 401, 403, 413, 415}}},
+		{method: http.MethodGet, path: "/api/agents", handler: h.listAgents, auth: authOptional,
+			doc: opDoc{summary: "List your agents or the public catalogue, newest first", tag: "agents", status: 200, response: "AgentPage", errors: []int{400, 401},
+				query: []queryParam{{"scope", "mine (default when signed in) or public"}, {"q", "search words (prefix match on name, description, tags, creator notes)"}, {"cursor", "next_cursor of the previous page"}, {"limit", "1–100, default 20"}}}},
+		{method: http.MethodPost, path: "/api/agents/import", handler: h.importAgent, auth: authUser, upload: true,
+			doc: opDoc{summary: "Import a character card: V1/V2/V3 JSON, PNG with a chara or ccv3 chunk, or CHARX", tag: "agents", request: "multipart", status: 201, response: "AgentResponse", errors: []int{400, 401, 403, 413, 415, 422}}},
+		{method: http.MethodGet, path: "/api/agents/:id", handler: h.getAgent, auth: authOptional,
+			doc: opDoc{summary: "Read an agent", tag: "agents", status: 200, response: "AgentResponse", errors: []int{401, 404}}},
+		{method: http.MethodPatch, path: "/api/agents/:id", handler: h.updateAgent, auth: authUser,
+			doc: opDoc{summary: "Change a draft (JSON merge patch: present keys replace, null resets)", tag: "agents", request: "AgentInput", status: 200, response: "AgentResponse", errors: []int{400, 401, 403, 404, 413, 415}}},
+		{method: http.MethodDelete, path: "/api/agents/:id", handler: h.deleteAgent, auth: authUser,
+			doc: opDoc{summary: "Delete an agent, its versions and assets", tag: "agents", status: 204, errors: []int{401, 403, 404}}},
+		{method: http.MethodPost, path: "/api/agents/:id/publish", handler: h.publishAgent, auth: authUser,
+			doc: opDoc{summary: "Freeze the draft as the next immutable version", tag: "agents", status: 201, response: "VersionResponse", errors: []int{401, 403, 404}}},
+		{method: http.MethodGet, path: "/api/agents/:id/versions", handler: h.listVersions, auth: authOptional,
+			doc: opDoc{summary: "List published versions, newest first", tag: "agents", status: 200, response: "VersionList", errors: []int{401, 404}}},
+		{method: http.MethodGet, path: "/api/agents/:id/versions/:number", handler: h.getVersion, auth: authOptional,
+			doc: opDoc{summary: "Read the card frozen in a version", tag: "agents", status: 200, response: "VersionCard", errors: []int{400, 401, 404}}},
+		{method: http.MethodGet, path: "/api/agents/:id/export", handler: h.exportAgent, auth: authOptional,
+			doc: opDoc{summary: "Download the card", tag: "agents", status: 200, produces: "application/octet-stream", errors: []int{400, 401, 404},
+				query: []queryParam{{"format", "v2 (default), v3, png or charx"}}}},
+		{method: http.MethodPut, path: "/api/agents/:id/avatar", handler: h.putAvatar, auth: authUser, upload: true,
+			doc: opDoc{summary: "Upload an avatar (PNG, JPEG or WebP; re-encoded as PNG, longest side 1024)", tag: "agents", request: "multipart", status: 200, response: "AgentResponse", errors: []int{400, 401, 403, 404, 413, 415, 422}}},
+		{method: http.MethodGet, path: "/api/agents/:id/avatar", handler: h.getAvatar, auth: authOptional,
+			doc: opDoc{summary: "The agent's avatar", tag: "agents", status: 200, produces: "image/png", errors: []int{401, 404}}},
+	}
+}

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// config is everything the binary reads from TIMBRE_* variables (and flags).
+type config struct {
+	Addr              string
+	DatabaseURL       string
+	DBMaxConns        int
+	DataDir           string
+	NATSURL           string
+	LogLevel          slog.Level
+	LogFormat         string
+	MaxBodyBytes      int64
+	MaxUploadBytes    int64
+	AuthRatePerMinute int
+	SecureCookies     bool
+	SessionTTL        time.Duration
+	ShutdownTimeout   time.Duration
+}
+
+// setting is one TIMBRE_* variable: its flag, default, meaning and parser.
+type setting struct {
+	env   string
+	flag  string
+	def   string
+	help  string
+	parse func(c *config, v string) error
+}
+
+// settings lists every variable, in the order --help prints them.
+func settings() []setting {
+	return []setting{
+		{"TIMBRE_ADDR", "addr", "127.0.0.1:8080", "HTTP listen address (host:port)", func(c *config, v string) error {
+			if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
+				return errors.New("must be host:port, e.g. 127.0.0.1:8080 or :8080")
+			}
+			c.Addr = v
+			return nil
+		}},
+		{"TIMBRE_DATABASE_URL", "database-url", "postgres://timbre:timbre@127.0.0.1:5432/timbre?sslmode=disable",
+			"PostgreSQL (15+, with pgvector) connection URL", func(c *config, v string) error {
+				u, err := url.Parse(v)
+				if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+					return errors.New("must be a postgres:// URL, e.g. postgres://user:pass@127.0.0.1:5432/timbre")
+				}
+				c.DatabaseURL = v
+				return nil
+			}},
+		{"TIMBRE_DB_MAX_CONNS", "db-max-conns", "16", "maximum database connections", intIn(1, 1000, func(c *config, n int) { c.DBMaxConns = n })},
+		{"TIMBRE_DATA_DIR", "data-dir", ".data", "directory for local state (embedded NATS store, model files)", func(c *config, v string) error {
+			if strings.TrimSpace(v) == "" {
+				return errors.New("must not be empty")
+			}
+			c.DataDir = v
+			return nil
+		}},
+		{"TIMBRE_NATS_URL", "nats-url", "", "external NATS URL with JetStream; empty runs NATS embedded in serve", func(c *config, v string) error {
+			if v != "" {
+				u, err := url.Parse(v)
+				if err != nil || (u.Scheme != "nats" && u.Scheme != "tls" && u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+					return errors.New("must be a nats:// URL, e.g. nats://127.0.0.1:4222, or empty for the embedded server")
+				}
+			}
+			c.NATSURL = v
+			return nil
+		}},
+		{"TIMBRE_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", func(c *config, v string) error {
+			if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+				return errors.New("must be debug, info, warn or error")
+			}
+			return nil
+		}},
+		{"TIMBRE_LOG_FORMAT", "log-format", "text", "text (for people) or json (for log collectors)", func(c *config, v string) error {
+			if v != "text" && v != "json" {
+				return errors.New("must be text or json")
+			}
+			c.LogFormat = v
+			return nil
+		}},
+		{"TIMBRE_MAX_BODY_BYTES", "max-body-bytes", "1048576", "largest JSON request body", int64In(1024, 1<<30, func(c *config, n int64) { c.MaxBodyBytes = n })},
+		{"TIMBRE_MAX_UPLOAD_BYTES", "max-upload-bytes", "67108864", "largest file upload (card import, avatar)", int64In(1024, 1<<32, func(c *config, n int64) { c.MaxUploadBytes = n })},
+		{"TIMBRE_AUTH_RATE_PER_MINUTE", "auth-rate-per-minute", "20", "signup and login attempts allowed per client IP per minute", intIn(1, 100000, func(c *config, n int) { c.AuthRatePerMinute = n })},
+		{"TIMBRE_SECURE_COOKIES", "secure-cookies", "false", "mark session cookies Secure (set true behind HTTPS)", func(c *config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return errors.New("must be true or false")
+			}
+			c.SecureCookies = b
+			return nil
+		}},
+		{"TIMBRE_SESSION_TTL", "session-ttl", "720h", "how long a sign-in lasts", durationIn(time.Minute, 24*365*time.Hour, func(c *config, d time.Duration) { c.SessionTTL = d })},
+		{"TIMBRE_SHUTDOWN_TIMEOUT", "shutdown-timeout", "15s", "how long shutdown waits for requests in flight", durationIn(time.Second, time.Hour, func(c *config, d time.Duration) { c.ShutdownTimeout = d })},
+	}
+}
+
+func intIn(lo, hi int, set func(*config, int)) func(*config, string) error {
+	return func(c *config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			return fmt.Errorf("must be a whole number from %d to %d", lo, hi)
+		}
+		set(c, n)
+		return nil
+	}
+}
+
+func int64In(lo, hi int64, set func(*config, int64)) func(*config, string) error {
+	return func(c *config, v string) error {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < lo || n > hi {
+			return fmt.Errorf("must be a whole number of bytes from %d to %d", lo, hi)
+		}
+		set(c, n)
+		return nil
+	}
+}
+
+func durationIn(lo, hi time.Duration, set func(*config, time.Duration)) func(*config, string) error {
+	return func(c *config, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < lo || d > hi {
+			return fmt.Errorf("must be a duration from %s to %s, e.g. 30s, 15m, 720h", lo, hi)
+		}
+		set(c, d)
+		return nil
+	}
+}
+
+// loadConfig reads defaults, then the environment, then flags, and reports
+// every invalid value at once.
+func loadConfig(name string, args []string, getenv func(string) (string, bool), usage io.Writer) (config, error) {
+	all := settings()
+	values := map[string]string{}
+	source := map[string]string{}
+	for _, s := range all {
+		values[s.env], source[s.env] = s.def, "default"
+		if v, ok := getenv(s.env); ok {
+			values[s.env], source[s.env] = v, s.env
+		}
+	}
+	fs := flag.NewFlagSet("timbre "+name, flag.ContinueOnError)
+	fs.SetOutput(usage)
+	fs.Usage = func() { printUsage(usage, name, all) }
+	flagValues := map[string]*string{}
+	for _, s := range all {
+		flagValues[s.env] = fs.String(s.flag, "", s.help)
+	}
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected argument %q (see timbre %s --help)", fs.Arg(0), name)
+	}
+	fs.Visit(func(f *flag.Flag) {
+		for _, s := range all {
+			if s.flag == f.Name {
+				values[s.env], source[s.env] = *flagValues[s.env], "--"+s.flag
+			}
+		}
+	})
+	var c config
+	var problems []string
+	for _, s := range all {
+		if err := s.parse(&c, values[s.env]); err != nil {
+			problems = append(problems, fmt.Sprintf("  %s (%s=%q): %v", s.env, source[s.env], values[s.env], err))
+		}
+	}
+	if problems != nil {
+		return config{}, fmt.Errorf("invalid configuration:\n%s", strings.Join(problems, "\n"))
+	}
+	return c, nil
+}
+
+func printUsage(w io.Writer, name string, all []setting) {
+	fmt.Fprintf(w, "Usage: timbre %s [flags]\n\n", name)
+	fmt.Fprintf(w, "%s\n\n", commandHelp(name))
+	fmt.Fprintln(w, "Configuration comes from environment variables; a flag overrides its variable.")
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "VARIABLE\tFLAG\tDEFAULT\tMEANING")
+	for _, s := range all {
+		def := s.def
+		if def == "" {
+			def = `""`
+		}
+		fmt.Fprintf(tw, "%s\t--%s\t%s\t%s\n", s.env, s.flag, def, s.help)
+	}
+	tw.Flush()
+}

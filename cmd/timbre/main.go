@@ -1,0 +1,284 @@
+// Command timbre is the Timbre server: one binary with the subcommands
+// serve, worker, migrate and version. This file is wiring only.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/timbre-ai/timbre/accounts"
+	"github.com/timbre-ai/timbre/agents"
+	"github.com/timbre-ai/timbre/api"
+	"github.com/timbre-ai/timbre/bus"
+	"github.com/timbre-ai/timbre/db"
+	"github.com/timbre-ai/timbre/migrations"
+	"github.com/timbre-ai/timbre/webui"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func commandHelp(name string) string {
+	switch name {
+	case "serve":
+		return "Runs the HTTP API and web app, with NATS embedded unless TIMBRE_NATS_URL is set.\nRefuses to start on a database whose schema is outdated (run `timbre migrate`)."
+	case "migrate":
+		return "Applies the embedded database migrations that are not applied yet, each in its own transaction."
+	case "worker":
+		return "Joins an external NATS (TIMBRE_NATS_URL is required) as a worker process and answers presence pings.\nIt carries no engines yet: voice synthesis workers arrive with the voice issue."
+	}
+	return ""
+}
+
+const usage = `Timbre: agents that talk.
+
+Usage: timbre <command> [flags]
+
+Commands:
+  serve     run the HTTP API and web app (NATS embedded by default)
+  migrate   apply pending database migrations
+  worker    join an external NATS as a worker process
+  version   print the version
+
+Run 'timbre <command> --help' for the configuration variables.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "timbre", version)
+		return 0
+	case "help", "--help", "-h":
+		fmt.Fprint(stdout, usage)
+		return 0
+	case "serve", "migrate", "worker":
+	default:
+		fmt.Fprintf(stderr, "timbre: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	cfg, err := loadConfig(cmd, rest, os.LookupEnv, stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "timbre %s: %v\n", cmd, err)
+		return 2
+	}
+	logger := newLogger(cfg, stderr)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	switch cmd {
+	case "migrate":
+		err = migrate(ctx, cfg, logger, stdout)
+	case "serve":
+		err = serve(ctx, cfg, logger, stdout)
+	case "worker":
+		err = worker(ctx, cfg, logger)
+	}
+	if err != nil {
+		logger.Error("timbre "+cmd+" failed", "error", err)
+		return 1
+	}
+	return 0
+}
+
+func newLogger(cfg config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func migrate(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writer) error {
+	pool, err := db.Open(ctx, cfg.DatabaseURL, 2)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	applied, err := db.Migrate(ctx, pool, migrations.FS)
+	for _, m := range applied {
+		logger.Info("migration applied", "version", m.Version, "name", m.Name)
+	}
+	if err != nil {
+		return err
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(stdout, "timbre migrate: database is up to date")
+	} else {
+		fmt.Fprintf(stdout, "timbre migrate: applied %d migration(s)\n", len(applied))
+	}
+	return nil
+}
+
+// serve wires the server: database → schema check → bus → domains → HTTP,
+// then shuts down in the reverse order on SIGINT or SIGTERM.
+func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Writer) error {
+	pool, err := db.Open(ctx, cfg.DatabaseURL, int32(cfg.DBMaxConns))
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if _, err := db.Check(ctx, pool, migrations.FS); err != nil {
+		return err
+	}
+
+	b, err := bus.Open(ctx, bus.Config{URL: cfg.NATSURL, DataDir: cfg.DataDir}, logger.With("component", "bus"))
+	if err != nil {
+		return err
+	}
+	defer closeBus(b, logger)
+
+	accountsSvc := accounts.NewService(pool, accounts.Config{SessionTTL: cfg.SessionTTL})
+	agentsSvc := agents.NewService(pool)
+
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	server := api.New(api.Params{
+		Config: api.Config{
+			MaxBodyBytes:      cfg.MaxBodyBytes,
+			MaxUploadBytes:    cfg.MaxUploadBytes,
+			AuthRatePerMinute: cfg.AuthRatePerMinute,
+			SecureCookies:     cfg.SecureCookies,
+			Version:           version,
+		},
+		Logger:   logger,
+		Accounts: accountsSvc,
+		Agents:   agentsSvc,
+		Ready:    map[string]api.Pinger{"database": poolPinger{pool}, "bus": b},
+		Metrics:  registry,
+		UI:       webui.Handler(),
+	})
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (set TIMBRE_ADDR to another port?): %w", cfg.Addr, err)
+	}
+	httpServer := &http.Server{
+		Handler:           server,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	go purgeSessions(ctx, accountsSvc, logger)
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpServer.Serve(ln) }()
+	url := "http://" + displayAddr(ln.Addr())
+	logger.Info("timbre is serving", "url", url, "version", version, "data_dir", absPath(cfg.DataDir), "nats", natsMode(cfg))
+	fmt.Fprintf(stdout, "\n  Timbre is running: open %s\n\n", url)
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := httpServer.Shutdown(shutdownCtx); err != nil {
+		logger.Warn("http shutdown incomplete", "error", err)
+	}
+	// Deferred: bus, then database.
+	logger.Info("http server stopped; closing bus and database")
+	return nil
+}
+
+func closeBus(b *bus.Bus, logger *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := b.Close(ctx); err != nil {
+		logger.Warn("bus close", "error", err)
+	}
+}
+
+// worker joins an external NATS and answers presence pings until stopped.
+func worker(ctx context.Context, cfg config, logger *slog.Logger) error {
+	if cfg.NATSURL == "" {
+		return errors.New("timbre worker needs TIMBRE_NATS_URL: workers join the NATS that `timbre serve` uses")
+	}
+	b, err := bus.Open(ctx, bus.Config{URL: cfg.NATSURL, Name: "timbre-worker"}, logger.With("component", "bus"))
+	if err != nil {
+		return err
+	}
+	defer closeBus(b, logger)
+	host, _ := os.Hostname()
+	stopServe, err := b.Serve(ctx, "timbre.workers.ping", "", func(ctx context.Context, _ []byte, w *bus.StreamWriter) error {
+		return w.Send([]byte(fmt.Sprintf(`{"host":%q,"version":%q,"engines":[]}`, host, version)))
+	})
+	if err != nil {
+		return err
+	}
+	defer stopServe()
+	logger.Info("worker ready", "nats", cfg.NATSURL, "host", host)
+	<-ctx.Done()
+	logger.Info("worker stopping")
+	return nil
+}
+
+func purgeSessions(ctx context.Context, svc *accounts.Service, logger *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := svc.PurgeExpiredSessions(ctx); err != nil && ctx.Err() == nil {
+			logger.Warn("purge expired sessions", "error", err)
+		} else if n > 0 {
+			logger.Info("purged expired sessions", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+type poolPinger struct{ pool *pgxpool.Pool }
+
+func (p poolPinger) Ping(ctx context.Context) error { return p.pool.Ping(ctx) }
+
+func displayAddr(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if ok && tcp.IP.IsUnspecified() {
+		return fmt.Sprintf("localhost:%d", tcp.Port)
+	}
+	return a.String()
+}
+
+func natsMode(cfg config) string {
+	if cfg.NATSURL == "" {
+		return "embedded"
+	}
+	return cfg.NATSURL
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
