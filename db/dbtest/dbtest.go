@@ -80,6 +80,13 @@ func NewWithURL(t testing.TB) (*pgxpool.Pool, string) {
 // migrations themselves) and returns a pool on it.
 func Empty(t testing.TB) *pgxpool.Pool {
 	t.Helper()
+	pool, _ := EmptyWithURL(t)
+	return pool
+}
+
+// EmptyWithURL is Empty, also returning the database's URL.
+func EmptyWithURL(t testing.TB) (*pgxpool.Pool, string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	admin, err := pgx.Connect(ctx, URL())
@@ -92,12 +99,13 @@ func Empty(t testing.TB) *pgxpool.Pool {
 	if _, err := admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s`, name)); err != nil {
 		t.Fatalf("dbtest: create database: %v", err)
 	}
-	pool, err := db.Open(ctx, withDatabase(admin.Config(), name), 4)
+	url := withDatabase(admin.Config(), name)
+	pool, err := db.Open(ctx, url, 4)
 	if err != nil {
 		t.Fatalf("dbtest: %v", err)
 	}
 	t.Cleanup(func() { pool.Close(); drop(t, name) })
-	return pool
+	return pool, url
 }
 
 func drop(t testing.TB, name string) {
