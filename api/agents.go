@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 
@@ -115,6 +116,12 @@ func (h *handlers) importAgent(c echo.Context) error {
 		return err
 	}
 	a, err := h.agents.Import(c.Request().Context(), callerID(c), data)
+	var fe *agents.FieldError
+	if errors.As(err, &fe) {
+		// The upload itself was well formed; the card inside it is unusable.
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "invalid_card",
+			Message: "The card is not valid: " + fe.Field + " " + fe.Message, Field: fe.Field, Err: err}
+	}
 	if err != nil {
 		return err
 	}

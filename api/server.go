@@ -89,16 +89,16 @@ func New(p Params) *Server {
 	e.Use(newMetrics(p.Metrics).middleware)
 	e.Use(requestLogger(p.Logger))
 	e.Use(recoverer(p.Logger))
-	e.Use(h.identify)
 
 	s := &Server{echo: e, routes: h.routeTable()}
 	for _, r := range s.routes {
 		mw := []echo.MiddlewareFunc{middleware.BodyLimit(bodyLimit(r, p.Config))}
+		// Only routes that care who is calling pay for the session or key lookup.
 		switch r.auth {
 		case authUser:
-			mw = append(mw, h.requireUser)
+			mw = append(mw, h.identify, h.requireUser)
 		case authOptional:
-			mw = append(mw, h.csrfIfSession)
+			mw = append(mw, h.identify, h.csrfIfSession)
 		}
 		e.Add(r.method, r.path, r.handler, mw...)
 	}
