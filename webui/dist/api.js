@@ -1,0 +1,157 @@
+// api.js — the one place the web app talks to Timbre's HTTP API.
+//
+// Every call goes to the same origin with the session cookie. Mutations carry
+// the CSRF token read from GET /api/me; a request refused for a stale token
+// re-reads it once and retries. Failures become ApiError, which keeps the
+// API's {"error":{"code","message","field"}} body.
+
+/** An error answered by the API (or a network failure, status 0). */
+export class ApiError extends Error {
+  constructor(status, code, message, field = '', retryAfter = 0) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.field = field;
+    this.retryAfter = retryAfter;
+  }
+}
+
+/**
+ * Creates the API client. onUnauthenticated is called when a signed-in call
+ * finds the session gone (401 unauthenticated), so the app can ask the user
+ * to sign in again.
+ */
+export function createApi({ onUnauthenticated = () => {} } = {}) {
+  let csrf = '';
+
+  async function send(method, path, opts = {}, retried = false) {
+    const { json, form, query, raw = false, quiet401 = false } = opts;
+    let url = path;
+    if (query) {
+      const q = new URLSearchParams();
+      for (const [k, v] of Object.entries(query)) {
+        if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+      }
+      const s = q.toString();
+      if (s) url += '?' + s;
+    }
+    const headers = { Accept: 'application/json' };
+    let body;
+    if (json !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      body = JSON.stringify(json);
+    } else if (form) {
+      body = form; // the browser sets the multipart boundary
+    }
+    if (method !== 'GET' && method !== 'HEAD' && csrf) headers['X-CSRF-Token'] = csrf;
+
+    let res;
+    try {
+      res = await fetch(url, { method, headers, body, credentials: 'same-origin' });
+    } catch {
+      throw new ApiError(0, 'network_error', 'Could not reach the Timbre server. Check your connection and try again.');
+    }
+    if (res.ok) {
+      if (raw) return res;
+      if (res.status === 204) return null;
+      try {
+        return await res.json();
+      } catch {
+        throw new ApiError(res.status, 'bad_response', 'The server sent a response the app could not read.');
+      }
+    }
+    const err = await readError(res);
+    if (err.code === 'csrf_token_invalid' && !retried) {
+      await refreshCsrf();
+      return send(method, path, opts, true);
+    }
+    if (err.status === 401 && err.code === 'unauthenticated' && !quiet401) onUnauthenticated();
+    throw err;
+  }
+
+  async function refreshCsrf() {
+    try {
+      const me = await send('GET', '/api/me', { quiet401: true }, true);
+      csrf = me.csrf_token || '';
+    } catch {
+      csrf = '';
+    }
+  }
+
+  return {
+    /** GET /api/me, or null when signed out. Remembers the CSRF token. */
+    async me() {
+      try {
+        const me = await send('GET', '/api/me', { quiet401: true });
+        csrf = me.csrf_token || '';
+        return me.user;
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 401) {
+          csrf = '';
+          return null;
+        }
+        throw err;
+      }
+    },
+    signup: (input) => send('POST', '/api/auth/signup', { json: input, quiet401: true }),
+    login: (input) => send('POST', '/api/auth/login', { json: input, quiet401: true }),
+    async logout() {
+      await send('POST', '/api/auth/logout', { quiet401: true });
+      csrf = '';
+    },
+
+    listKeys: () => send('GET', '/api/keys'),
+    createKey: (name) => send('POST', '/api/keys', { json: { name } }),
+    revokeKey: (id) => send('DELETE', `/api/keys/${encodeURIComponent(id)}`),
+
+    listAgents: ({ scope, q, cursor, limit }) => send('GET', '/api/agents', { query: { scope, q, cursor, limit } }),
+    getAgent: (id) => send('GET', `/api/agents/${encodeURIComponent(id)}`).then((r) => r.agent),
+    createAgent: (fields) => send('POST', '/api/agents', { json: fields }).then((r) => r.agent),
+    updateAgent: (id, patch) => send('PATCH', `/api/agents/${encodeURIComponent(id)}`, { json: patch }).then((r) => r.agent),
+    deleteAgent: (id) => send('DELETE', `/api/agents/${encodeURIComponent(id)}`),
+    publishAgent: (id) => send('POST', `/api/agents/${encodeURIComponent(id)}/publish`).then((r) => r.version),
+    listVersions: (id) => send('GET', `/api/agents/${encodeURIComponent(id)}/versions`).then((r) => r.items || []),
+    getVersion: (id, n) => send('GET', `/api/agents/${encodeURIComponent(id)}/versions/${n}`),
+    importCard: (file) => send('POST', '/api/agents/import', { form: fileForm(file) }).then((r) => r.agent),
+    uploadAvatar: (id, file) =>
+      send('PUT', `/api/agents/${encodeURIComponent(id)}/avatar`, { form: fileForm(file) }).then((r) => r.agent),
+
+    /** Downloads an export; resolves to {blob, filename}. */
+    async exportCard(id, format) {
+      const res = await send('GET', `/api/agents/${encodeURIComponent(id)}/export`, { query: { format }, raw: true });
+      const blob = await res.blob();
+      return { blob, filename: filenameOf(res.headers.get('Content-Disposition')) || `agent.${format === 'png' ? 'png' : format === 'charx' ? 'charx' : 'json'}` };
+    },
+  };
+}
+
+function fileForm(file) {
+  const fd = new FormData();
+  fd.append('file', file, file.name);
+  return fd;
+}
+
+async function readError(res) {
+  const retryAfter = Number(res.headers.get('Retry-After')) || 0;
+  let body = null;
+  try {
+    body = await res.json();
+  } catch {
+    // not JSON: fall through to a generic message
+  }
+  const e = body && body.error;
+  if (e && typeof e.message === 'string') {
+    return new ApiError(res.status, e.code || `http_${res.status}`, e.message, e.field || '', retryAfter);
+  }
+  const generic = res.status >= 500
+    ? 'The server had a problem. Try again in a moment.'
+    : `The request failed (HTTP ${res.status}).`;
+  return new ApiError(res.status, `http_${res.status}`, generic, '', retryAfter);
+}
+
+function filenameOf(disposition) {
+  if (!disposition) return '';
+  const m = /filename="?([^";]+)"?/i.exec(disposition);
+  return m ? m[1] : '';
+}
