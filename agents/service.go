@@ -290,7 +290,7 @@ func (s *Service) VersionCard(ctx context.Context, callerID, id string, number i
 func (s *Service) Import(ctx context.Context, ownerID string, file []byte) (Agent, error) {
 	imp, err := Import(file)
 	if err != nil {
-		return Agent{}, fmt.Errorf("agents: import: %w", err)
+		return Agent{}, err
 	}
 	imp.Card.Normalize()
 	if err := imp.Card.Validate(); err != nil {

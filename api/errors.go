@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -113,7 +114,11 @@ func toError(err error) *Error {
 // safeMessage returns the innermost domain message of a card error: those are
 // written for users (offsets, field names, limits) and hold no secrets.
 func safeMessage(err error) string {
+	// Drop the package and step prefixes the domain adds for the log.
 	msg := err.Error()
+	for _, prefix := range []string{"agents: ", "import: ", "card json: ", "card png: ", "charx: ", "avatar: "} {
+		msg = strings.ReplaceAll(msg, prefix, "")
+	}
 	if len(msg) > 300 {
 		msg = msg[:300] + "…"
 	}

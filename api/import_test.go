@@ -122,6 +122,11 @@ func TestImportRefusesBadFilesAndWritesNothing(t *testing.T) {
 			if code, _ := r.errorCode(t); code != tc.code {
 				t.Fatalf("code %q, want %q: %s", code, tc.code, r.body)
 			}
+			msg := r.json(t)["error"].(map[string]any)["message"].(string)
+			if strings.Contains(msg, "agents:") || strings.Contains(msg, "%!") {
+				t.Fatalf("message shows internal wrapping: %q", msg)
+			}
+			t.Logf("%s → %s", tc.name, msg)
 		})
 	}
 	for _, table := range []string{"agents", "agent_assets", "agent_versions"} {
