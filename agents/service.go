@@ -343,7 +343,15 @@ func (s *Service) Export(ctx context.Context, callerID, id, format string) (Expo
 		if err != nil {
 			return Exported{}, err
 		}
-		b, err := EncodeCHARX(a.Card, assets)
+		card := a.Card
+		if a.HasAvatar {
+			avatar, err := s.store.avatar(ctx, id)
+			if err != nil {
+				return Exported{}, err
+			}
+			card, assets = WithIcon(card, assets, avatar)
+		}
+		b, err := EncodeCHARX(card, assets)
 		return Exported{ContentType: "application/zip", Filename: base + ".charx", Data: b}, err
 	}
 	return Exported{}, &FieldError{Field: "format", Message: "must be v2, v3, png or charx"}

@@ -191,4 +191,26 @@ func TestCHARXExportOfACardWithoutItsAssets(t *testing.T) {
 	if _, err := zip.NewReader(bytes.NewReader(out.body), int64(len(out.body))); err != nil {
 		t.Fatalf("export is not a zip: %v", err)
 	}
+
+	// With an avatar, the CHARX carries it as the card's main icon, and a
+	// re-import gets it back as the avatar.
+	var icon bytes.Buffer
+	png.Encode(&icon, image.NewGray(image.Rect(0, 0, 32, 32)))
+	alice.upload("PUT", "/api/agents/"+a["id"].(string)+"/avatar", "file", "a.png", icon.Bytes()).must(t, 200)
+	out = alice.do("GET", "/api/agents/"+a["id"].(string)+"/export?format=charx", "", nil).must(t, 200)
+	zr, err := zip.NewReader(bytes.NewReader(out.body), int64(len(out.body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hasIcon := false
+	for _, f := range zr.File {
+		hasIcon = hasIcon || f.Name == "assets/icon/images/main.png"
+	}
+	if !hasIcon {
+		t.Fatal("the avatar is not in the exported CHARX")
+	}
+	again := agentOf(t, alice.upload("POST", "/api/agents/import", "file", "again.charx", out.body).must(t, 201))
+	if again["avatar_url"] == nil {
+		t.Fatal("re-imported CHARX has no avatar")
+	}
 }
