@@ -215,7 +215,14 @@ func strictUnmarshal(data []byte, v any) error {
 func jsonFieldError(err error) *FieldError {
 	var typeErr *json.UnmarshalTypeError
 	var syntaxErr *json.SyntaxError
+	var fieldErr *FieldError
 	switch {
+	case errors.As(err, &fieldErr):
+		// The lorebook's own decoder names the field inside the book.
+		if !strings.HasPrefix(fieldErr.Field, "character_book") {
+			return &FieldError{Field: "character_book." + fieldErr.Field, Message: fieldErr.Message}
+		}
+		return fieldErr
 	case errors.As(err, &typeErr):
 		field := typeErr.Field
 		if field == "" {

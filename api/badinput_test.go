@@ -32,6 +32,8 @@ func TestBadInput(t *testing.T) {
 		{"wrong nested type", alice, "POST", "/api/agents", "application/json", `{"name": "x", "llm": {"temperature": "hot"}}`, 400, "invalid_request", "llm.temperature"},
 		{"temperature range", alice, "POST", "/api/agents", "application/json", `{"name": "x", "llm": {"temperature": 9}}`, 400, "invalid_request", "llm.temperature"},
 		{"unknown field", alice, "POST", "/api/agents", "application/json", `{"name": "x", "nmae": "y"}`, 400, "invalid_request", "nmae"},
+		{"lorebook entry wrong type", alice, "POST", "/api/agents", "application/json", `{"name": "x", "character_book": {"entries": [{"keys": "lamp", "content": "c"}]}}`, 400, "invalid_request", "character_book.entries[0].keys"},
+		{"lorebook bad position", alice, "POST", "/api/agents", "application/json", `{"name": "x", "character_book": {"entries": [{"keys": ["a"], "content": "c", "position": "middle"}]}}`, 400, "invalid_request", "character_book.entries[0].position"},
 		{"missing name", alice, "POST", "/api/agents", "application/json", `{"description": "no name"}`, 400, "invalid_request", "name"},
 		{"bad visibility", alice, "POST", "/api/agents", "application/json", `{"name": "x", "visibility": "everyone"}`, 400, "invalid_request", "visibility"},
 		{"wrong content type", alice, "POST", "/api/agents", "text/plain", `{"name": "x"}`, 415, "unsupported_media_type", ""},
