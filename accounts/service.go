@@ -196,11 +196,7 @@ func (s *Service) AuthenticateKey(ctx context.Context, key string) (User, APIKey
 		}
 		row.LastUsedAt = &now
 	}
-	user, err := s.store.userByID(ctx, row.UserID)
-	if err != nil {
-		return User{}, APIKey{}, err
-	}
-	return user, row.APIKey, nil
+	return row.User, row.APIKey, nil
 }
 
 func randomToken(n int) string {

@@ -152,7 +152,7 @@ func (s *store) revokeKey(ctx context.Context, userID, keyID string, now time.Ti
 
 type keyRow struct {
 	APIKey
-	UserID     string
+	User       User
 	SecretHash []byte
 	Revoked    bool
 }
@@ -160,9 +160,11 @@ type keyRow struct {
 func (s *store) keyByPrefix(ctx context.Context, prefix string) (keyRow, error) {
 	var k keyRow
 	err := s.pool.QueryRow(ctx,
-		`SELECT id, name, prefix, created_at, last_used_at, user_id, secret_hash, revoked_at IS NOT NULL
-		   FROM api_keys WHERE prefix = $1`, prefix).
-		Scan(&k.ID, &k.Name, &k.Prefix, &k.CreatedAt, &k.LastUsedAt, &k.UserID, &k.SecretHash, &k.Revoked)
+		`SELECT k.id, k.name, k.prefix, k.created_at, k.last_used_at, k.secret_hash, k.revoked_at IS NOT NULL,
+		        u.id, u.email, u.display_name, u.created_at
+		   FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.prefix = $1`, prefix).
+		Scan(&k.ID, &k.Name, &k.Prefix, &k.CreatedAt, &k.LastUsedAt, &k.SecretHash, &k.Revoked,
+			&k.User.ID, &k.User.Email, &k.User.DisplayName, &k.User.CreatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return keyRow{}, ErrUnauthenticated
 	}
