@@ -213,43 +213,18 @@ func strictUnmarshal(data []byte, v any) error {
 
 // jsonFieldError turns a decoding error into a FieldError naming the field.
 func jsonFieldError(err error) *FieldError {
-	var typeErr *json.UnmarshalTypeError
-	var syntaxErr *json.SyntaxError
-	var fieldErr *FieldError
-	switch {
-	case errors.As(err, &fieldErr):
-		// The lorebook's own decoder names the field inside the book.
-		if !strings.HasPrefix(fieldErr.Field, "character_book") {
-			return &FieldError{Field: "character_book." + fieldErr.Field, Message: fieldErr.Message}
-		}
-		return fieldErr
-	case errors.As(err, &typeErr):
-		field := typeErr.Field
-		if field == "" {
-			field = "body"
-		}
-		return &FieldError{Field: field, Message: "must be " + jsonTypeName(typeErr.Type.Kind().String())}
-	case errors.As(err, &syntaxErr):
-		return &FieldError{Field: "body", Message: fmt.Sprintf("malformed JSON at byte %d", syntaxErr.Offset)}
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return &FieldError{Field: name, Message: "is not a known field"}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return &FieldError{Field: strings.Trim(name, `"`), Message: "is not a known field"}
 	}
-	return &FieldError{Field: "body", Message: "is not valid JSON: " + err.Error()}
-}
-
-func jsonTypeName(kind string) string {
-	switch kind {
-	case "string":
-		return "a string"
-	case "slice", "array":
-		return "an array"
-	case "map", "struct":
-		return "an object"
-	case "bool":
-		return "true or false"
-	case "int", "int64", "int32", "float64", "float32", "uint", "uint64":
-		return "a number"
+	var inner *FieldError
+	if errors.As(err, &inner) && !strings.HasPrefix(inner.Field, "character_book") {
+		// Only the lorebook has its own decoder; its paths start inside the book.
+		return &FieldError{Field: joinPath("character_book", inner.Field), Message: inner.Message}
 	}
-	return "of a different type"
+	var fe *FieldError
+	errors.As(jsonErrorToField("", err), &fe)
+	if fe.Field == "" {
+		fe.Field = "body"
+	}
+	return fe
 }
