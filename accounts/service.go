@@ -9,12 +9,15 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/timbre-ai/timbre/cache"
 	"github.com/timbre-ai/timbre/db"
 )
 
@@ -24,6 +27,28 @@ type Config struct {
 	SessionTTL time.Duration
 	// Hash sets the argon2id cost; zero means DefaultHashParams.
 	Hash HashParams
+	// KeyCacheTTL bounds how long a checked API key is trusted from memory;
+	// zero disables the cache. Revocations through any Service sharing the
+	// Notifier take effect at once; the TTL bounds it when a notice is lost.
+	KeyCacheTTL time.Duration
+	// Revocations, when set, is told the prefix of every revoked key.
+	Revocations Notifier
+	// Logger reports failed notifications.
+	Logger *slog.Logger
+}
+
+// Notifier tells the other processes of a deployment that a key was revoked
+// (bus.Broadcast implements it).
+type Notifier interface {
+	Notify(prefix string) error
+}
+
+// cachedKey is a checked API key held in memory.
+type cachedKey struct {
+	user       User
+	key        APIKey
+	secretHash []byte
+	lastUsed   atomic.Int64 // unix nanoseconds; 0 when never used
 }
 
 // KeyPrefix starts every API key, so leaked keys are easy to recognise.
@@ -40,6 +65,7 @@ type Service struct {
 	// dummyHash is verified when an email is unknown, so a failed login takes
 	// as long whether or not the account exists.
 	dummyHash string
+	keys      *cache.TTL[*cachedKey]
 }
 
 // NewService returns a Service on pool.
@@ -50,11 +76,15 @@ func NewService(pool *pgxpool.Pool, cfg Config) *Service {
 	if cfg.Hash == (HashParams{}) {
 		cfg.Hash = DefaultHashParams()
 	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
 	return &Service{
 		store:     store{pool: pool},
 		cfg:       cfg,
 		now:       time.Now,
 		dummyHash: hashPassword("timbre-dummy-password", cfg.Hash),
+		keys:      cache.New[*cachedKey](cfg.KeyCacheTTL, 10_000),
 	}
 }
 
@@ -169,8 +199,23 @@ func (s *Service) Keys(ctx context.Context, userID string) ([]APIKey, error) {
 
 // RevokeKey revokes one of the user's keys; ErrNotFound if it is not theirs.
 func (s *Service) RevokeKey(ctx context.Context, userID, keyID string) error {
-	return s.store.revokeKey(ctx, userID, keyID, s.now())
+	prefix, err := s.store.revokeKey(ctx, userID, keyID, s.now())
+	if err != nil {
+		return err
+	}
+	s.ForgetKey(prefix)
+	if s.cfg.Revocations != nil {
+		if err := s.cfg.Revocations.Notify(prefix); err != nil {
+			s.cfg.Logger.Warn("key revocation not broadcast; other processes accept it until their cache expires",
+				"key_id", keyID, "error", err)
+		}
+	}
+	return nil
 }
+
+// ForgetKey drops a key from the cache; the bus calls it when another
+// process revoked one.
+func (s *Service) ForgetKey(prefix string) { s.keys.Forget(prefix) }
 
 // AuthenticateKey resolves a full API key to its user, or ErrUnauthenticated.
 func (s *Service) AuthenticateKey(ctx context.Context, key string) (User, APIKey, error) {
@@ -182,21 +227,39 @@ func (s *Service) AuthenticateKey(ctx context.Context, key string) (User, APIKey
 	if !ok || len(prefix) != 8 {
 		return User{}, APIKey{}, ErrUnauthenticated
 	}
-	row, err := s.store.keyByPrefix(ctx, prefix)
-	if err != nil {
-		return User{}, APIKey{}, err
+	entry, ok := s.keys.Get(prefix)
+	if !ok {
+		gen := s.keys.Generation()
+		row, err := s.store.keyByPrefix(ctx, prefix)
+		if err != nil {
+			return User{}, APIKey{}, err
+		}
+		if row.Revoked {
+			return User{}, APIKey{}, ErrUnauthenticated
+		}
+		entry = &cachedKey{user: row.User, key: row.APIKey, secretHash: row.SecretHash}
+		if row.LastUsedAt != nil {
+			entry.lastUsed.Store(row.LastUsedAt.UnixNano())
+		}
+		s.keys.Put(prefix, entry, gen)
 	}
-	if subtle.ConstantTimeCompare(hashToken(secret), row.SecretHash) != 1 || row.Revoked {
+	if subtle.ConstantTimeCompare(hashToken(secret), entry.secretHash) != 1 {
 		return User{}, APIKey{}, ErrUnauthenticated
 	}
 	now := s.now()
-	if row.LastUsedAt == nil || now.Sub(*row.LastUsedAt) > keyTouchInterval {
-		if err := s.store.touchKey(ctx, row.ID, now); err != nil {
+	last := entry.lastUsed.Load()
+	// One request per key and interval records the use; the others skip it.
+	if now.UnixNano()-last > int64(keyTouchInterval) && entry.lastUsed.CompareAndSwap(last, now.UnixNano()) {
+		if err := s.store.touchKey(ctx, entry.key.ID, now); err != nil {
 			return User{}, APIKey{}, err
 		}
-		row.LastUsedAt = &now
 	}
-	return row.User, row.APIKey, nil
+	k := entry.key
+	if used := entry.lastUsed.Load(); used != 0 {
+		t := time.Unix(0, used).UTC()
+		k.LastUsedAt = &t
+	}
+	return entry.user, k, nil
 }
 
 func randomToken(n int) string {

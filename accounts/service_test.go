@@ -3,10 +3,13 @@ package accounts_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/timbre-ai/timbre/accounts"
+	"github.com/timbre-ai/timbre/bus"
 	"github.com/timbre-ai/timbre/db/dbtest"
 )
 
@@ -89,7 +92,9 @@ func TestSignupValidation(t *testing.T) {
 func TestAPIKeys(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	svc := accounts.NewService(dbtest.New(t), cheap)
+	cfg := cheap
+	cfg.KeyCacheTTL = time.Hour // revocation must still take effect at once
+	svc := accounts.NewService(dbtest.New(t), cfg)
 	user, _, err := svc.Signup(ctx, accounts.SignupInput{Email: "k@example.com", Password: "password1", DisplayName: "K"}, accounts.SessionMeta{})
 	if err != nil {
 		t.Fatal(err)
@@ -151,5 +156,59 @@ func TestHashParamsTravelWithTheHash(t *testing.T) {
 	}
 	if _, _, err := other.Login(ctx, "h@example.com", "password2", accounts.SessionMeta{}); !errors.Is(err, accounts.ErrInvalidCredentials) {
 		t.Fatalf("wrong password: err = %v", err)
+	}
+}
+
+// A key revoked through one process stops working in another that had it
+// cached, through the bus.
+func TestKeyRevocationReachesOtherProcesses(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.New(t)
+	b, err := bus.Open(ctx, bus.Config{DataDir: t.TempDir()}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close(ctx) })
+	revoked, err := b.Broadcast("timbre.keys.revoked")
+	if err != nil {
+		t.Fatal(err)
+	}
+	process := func() *accounts.Service {
+		cfg := cheap
+		cfg.KeyCacheTTL, cfg.Revocations = time.Hour, revoked
+		svc := accounts.NewService(pool, cfg)
+		stop, err := revoked.Subscribe(svc.ForgetKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(stop)
+		return svc
+	}
+	a, other := process(), process()
+	user, _, err := a.Signup(ctx, accounts.SignupInput{Email: "r@example.com", Password: "password1", DisplayName: "R"}, accounts.SessionMeta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, secret, err := a.CreateKey(ctx, user.ID, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.AuthenticateKey(ctx, secret); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.RevokeKey(ctx, user.ID, key.ID); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, _, err := a.AuthenticateKey(ctx, secret)
+		if errors.Is(err, accounts.ErrUnauthenticated) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the revoked key still works in the other process: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -138,16 +138,19 @@ func (s *store) listKeys(ctx context.Context, userID string) ([]APIKey, error) {
 	return keys, nil
 }
 
-func (s *store) revokeKey(ctx context.Context, userID, keyID string, now time.Time) error {
-	tag, err := s.pool.Exec(ctx,
-		`UPDATE api_keys SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL`, keyID, userID, now)
+// revokeKey marks a key revoked and returns its prefix.
+func (s *store) revokeKey(ctx context.Context, userID, keyID string, now time.Time) (string, error) {
+	var prefix string
+	err := s.pool.QueryRow(ctx,
+		`UPDATE api_keys SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL RETURNING prefix`,
+		keyID, userID, now).Scan(&prefix)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", ErrNotFound
+	}
 	if err != nil {
-		return fmt.Errorf("accounts: revoke key: %w", err)
+		return "", fmt.Errorf("accounts: revoke key: %w", err)
 	}
-	if tag.RowsAffected() == 0 {
-		return ErrNotFound
-	}
-	return nil
+	return prefix, nil
 }
 
 type keyRow struct {

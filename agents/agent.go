@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -63,6 +64,13 @@ type Agent struct {
 	LatestVersion int
 }
 
+// avatarURL is where an agent's avatar is served; the version parameter
+// changes with every update so caches never show an old image.
+func avatarURL(id string, updated time.Time) *string {
+	u := "/api/agents/" + id + "/avatar?v=" + strconv.FormatInt(updated.UnixMilli(), 10)
+	return &u
+}
+
 // agentMeta is the platform half of an agent's JSON; the card's fields sit
 // beside it at the top level, as API.md shows.
 type agentMeta struct {
@@ -92,8 +100,7 @@ func (a Agent) MarshalJSON() ([]byte, error) {
 		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt, LatestVersion: a.LatestVersion,
 	}
 	if a.HasAvatar {
-		u := "/api/agents/" + a.ID + "/avatar?v=" + fmt.Sprint(a.UpdatedAt.UnixMilli())
-		meta.AvatarURL = &u
+		meta.AvatarURL = avatarURL(a.ID, a.UpdatedAt)
 	}
 	m, err := json.Marshal(meta)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 	"unicode"
@@ -12,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/timbre-ai/timbre/cache"
 	"github.com/timbre-ai/timbre/db"
 )
 
@@ -67,10 +69,31 @@ type ListParams struct {
 	Limit  int
 }
 
-// Page is one page of agents.
+// Summary is an agent as lists show it: enough for a catalogue tile, with
+// the description cut to DescriptionExcerpt characters. GET /api/agents/{id}
+// has the whole card.
+type Summary struct {
+	ID            string     `json:"id"`
+	OwnerID       string     `json:"owner_id"`
+	Name          string     `json:"name"`
+	Description   string     `json:"description"`
+	Creator       string     `json:"creator"`
+	Tags          []string   `json:"tags"`
+	Visibility    Visibility `json:"visibility"`
+	VoiceID       string     `json:"voice_id"`
+	AvatarURL     *string    `json:"avatar_url"`
+	LatestVersion int        `json:"latest_version"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
+}
+
+// DescriptionExcerpt is how many characters of the description a Summary keeps.
+const DescriptionExcerpt = 300
+
+// Page is one page of agent summaries.
 type Page struct {
-	Items      []Agent `json:"items"`
-	NextCursor string  `json:"next_cursor"`
+	Items      []Summary `json:"items"`
+	NextCursor string    `json:"next_cursor"`
 }
 
 // Exported is an agent's card rendered as a file.
@@ -80,14 +103,98 @@ type Exported struct {
 	Data        []byte
 }
 
+// Notifier tells the other processes of a deployment that an agent changed,
+// so they drop what they cached about it (bus.Broadcast implements it).
+type Notifier interface {
+	Notify(agentID string) error
+}
+
+// Config tunes the Service.
+type Config struct {
+	// CacheTTL bounds how long a read of an agent or of a public catalogue
+	// page is served from memory; zero disables caching. Changes made through
+	// any Service sharing the Notifier invalidate at once; the TTL only
+	// bounds staleness when a notification is lost.
+	CacheTTL time.Duration
+	// CacheEntries bounds the number of cached agents (and catalogue pages).
+	CacheEntries int
+	// Changes, when set, is told the id of every agent that changes.
+	Changes Notifier
+	// Logger reports failed notifications.
+	Logger *slog.Logger
+}
+
 // Service manages agents: drafts, versions, avatars and card files.
 type Service struct {
-	store store
+	store   store
+	cfg     Config
+	agents  *cache.TTL[cachedAgent]
+	catalog *cache.TTL[[]byte]
+}
+
+// cachedAgent is an agent's JSON with what access checks need.
+type cachedAgent struct {
+	ownerID    string
+	visibility Visibility
+	body       []byte
 }
 
 // NewService returns a Service on pool.
-func NewService(pool *pgxpool.Pool) *Service {
-	return &Service{store: store{pool: pool}}
+func NewService(pool *pgxpool.Pool, cfg Config) *Service {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{
+		store:   store{pool: pool},
+		cfg:     cfg,
+		agents:  cache.New[cachedAgent](cfg.CacheTTL, cfg.CacheEntries),
+		catalog: cache.New[[]byte](cfg.CacheTTL, max(100, cfg.CacheEntries/10)),
+	}
+}
+
+// changed invalidates what this process cached about an agent and tells the
+// other processes.
+func (s *Service) changed(id string) {
+	s.Forget(id)
+	if s.cfg.Changes != nil {
+		if err := s.cfg.Changes.Notify(id); err != nil {
+			s.cfg.Logger.Warn("agent change not broadcast; other processes serve it until their cache expires",
+				"agent_id", id, "error", err)
+		}
+	}
+}
+
+// Forget drops what is cached about an agent; the bus calls it when another
+// process changed one.
+func (s *Service) Forget(id string) {
+	s.agents.Forget(id)
+	s.catalog.Clear()
+}
+
+// AgentJSON returns the JSON of an agent the caller may see, from memory
+// when it can. It is the read path of GET /api/agents/{id}.
+func (s *Service) AgentJSON(ctx context.Context, callerID, id string) ([]byte, error) {
+	if !db.ValidID("agt", id) {
+		return nil, ErrNotFound
+	}
+	c, ok := s.agents.Get(id)
+	if !ok {
+		gen := s.agents.Generation()
+		a, err := s.store.agent(ctx, nil, id, false)
+		if err != nil {
+			return nil, err
+		}
+		body, err := json.Marshal(a)
+		if err != nil {
+			return nil, fmt.Errorf("agents: encode %s: %w", id, err)
+		}
+		c = cachedAgent{ownerID: a.OwnerID, visibility: a.Visibility, body: body}
+		s.agents.Put(id, c, gen)
+	}
+	if c.ownerID != callerID && c.visibility == Private {
+		return nil, ErrNotFound
+	}
+	return c.body, nil
 }
 
 // Create makes a draft agent owned by ownerID from a JSON request body.
@@ -104,6 +211,7 @@ func (s *Service) Create(ctx context.Context, ownerID string, body []byte) (Agen
 	if err != nil {
 		return Agent{}, err
 	}
+	s.changed(a.ID)
 	return a, nil
 }
 
@@ -161,17 +269,23 @@ func (s *Service) Update(ctx context.Context, callerID, id string, patch []byte)
 	if err != nil {
 		return Agent{}, fmt.Errorf("agents: update: %w", err)
 	}
+	s.changed(id)
 	return a, nil
 }
 
 // Delete removes the caller's agent with its versions and assets.
 func (s *Service) Delete(ctx context.Context, callerID, id string) error {
-	return pgx.BeginFunc(ctx, s.store.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.store.pool, func(tx pgx.Tx) error {
 		if _, err := s.owned(ctx, tx, callerID, id); err != nil {
 			return err
 		}
 		return s.store.delete(ctx, tx, id)
 	})
+	if err != nil {
+		return err
+	}
+	s.changed(id)
+	return nil
 }
 
 // List returns a page of agents: the caller's own (ScopeMine) or the public
@@ -197,7 +311,7 @@ func (s *Service) List(ctx context.Context, callerID string, p ListParams) (Page
 	}
 	q.tsquery = prefixQuery(p.Query)
 	if strings.TrimSpace(p.Query) != "" && q.tsquery == "" {
-		return Page{Items: []Agent{}}, nil
+		return Page{Items: []Summary{}}, nil
 	}
 	var err error
 	if q.after, err = ParseCursor(p.Cursor); err != nil {
@@ -215,9 +329,34 @@ func (s *Service) List(ctx context.Context, callerID string, p ListParams) (Page
 		page.NextCursor = Cursor{CreatedAt: last.CreatedAt, ID: last.ID}.Encode()
 	}
 	if page.Items == nil {
-		page.Items = []Agent{}
+		page.Items = []Summary{}
 	}
 	return page, nil
+}
+
+// ListJSON is List encoded as JSON. Pages of the public catalogue are served
+// from memory until any agent changes.
+func (s *Service) ListJSON(ctx context.Context, callerID string, p ListParams) ([]byte, error) {
+	key := ""
+	if p.Scope == ScopePublic {
+		key = fmt.Sprintf("%d\x00%s\x00%s", p.Limit, p.Cursor, p.Query)
+		if b, ok := s.catalog.Get(key); ok {
+			return b, nil
+		}
+	}
+	gen := s.catalog.Generation()
+	page, err := s.List(ctx, callerID, p)
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(page)
+	if err != nil {
+		return nil, fmt.Errorf("agents: encode list: %w", err)
+	}
+	if key != "" {
+		s.catalog.Put(key, b, gen)
+	}
+	return b, nil
 }
 
 // prefixQuery turns free text into a tsquery matching every word as a
@@ -258,6 +397,7 @@ func (s *Service) Publish(ctx context.Context, callerID, id string) (Version, er
 	if err != nil {
 		return Version{}, fmt.Errorf("agents: publish: %w", err)
 	}
+	s.changed(id)
 	return v, nil
 }
 
@@ -312,6 +452,7 @@ func (s *Service) Import(ctx context.Context, ownerID string, file []byte) (Agen
 	if err != nil {
 		return Agent{}, err
 	}
+	s.changed(a.ID)
 	return a, nil
 }
 
@@ -372,6 +513,7 @@ func (s *Service) SetAvatar(ctx context.Context, callerID, id string, image []by
 	if err != nil {
 		return Agent{}, fmt.Errorf("agents: avatar: %w", err)
 	}
+	s.changed(id)
 	return s.Agent(ctx, callerID, id)
 }
 

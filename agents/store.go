@@ -161,9 +161,15 @@ type listQuery struct {
 	limit   int
 }
 
-func (s *store) list(ctx context.Context, q listQuery) ([]Agent, error) {
-	sql := `SELECT ` + agentColumns + ` FROM agents a WHERE true`
-	var args []any
+const summaryColumns = `a.id, a.owner_id, coalesce(a.card ->> 'name', ''),
+	left(coalesce(a.card ->> 'description', ''), $1), coalesce(a.card ->> 'creator', ''),
+	coalesce(ARRAY(SELECT jsonb_array_elements_text(CASE jsonb_typeof(a.card -> 'tags') WHEN 'array' THEN a.card -> 'tags' ELSE '[]' END)), '{}'),
+	a.visibility, a.voice_id, a.avatar IS NOT NULL, a.created_at, a.updated_at,
+	coalesce((SELECT max(number) FROM agent_versions v WHERE v.agent_id = a.id), 0)`
+
+func (s *store) list(ctx context.Context, q listQuery) ([]Summary, error) {
+	sql := `SELECT ` + summaryColumns + ` FROM agents a WHERE true`
+	args := []any{DescriptionExcerpt} // $1 in summaryColumns
 	arg := func(v any) string {
 		args = append(args, v)
 		return fmt.Sprintf("$%d", len(args))
@@ -185,7 +191,16 @@ func (s *store) list(ctx context.Context, q listQuery) ([]Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("agents: list: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Agent, error) { return scanAgent(r) })
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Summary, error) {
+		var a Summary
+		var hasAvatar bool
+		err := r.Scan(&a.ID, &a.OwnerID, &a.Name, &a.Description, &a.Creator, &a.Tags, &a.Visibility, &a.VoiceID,
+			&hasAvatar, &a.CreatedAt, &a.UpdatedAt, &a.LatestVersion)
+		if hasAvatar {
+			a.AvatarURL = avatarURL(a.ID, a.UpdatedAt)
+		}
+		return a, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("agents: list: %w", err)
 	}

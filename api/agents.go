@@ -48,19 +48,21 @@ func (h *handlers) listAgents(c echo.Context) error {
 		}
 		p.Limit = n
 	}
-	page, err := h.agents.List(c.Request().Context(), callerID(c), p)
+	page, err := h.agents.ListJSON(c.Request().Context(), callerID(c), p)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, page)
+	return c.JSONBlob(http.StatusOK, page)
 }
 
 func (h *handlers) getAgent(c echo.Context) error {
-	a, err := h.agents.Agent(c.Request().Context(), callerID(c), c.Param("id"))
+	a, err := h.agents.AgentJSON(c.Request().Context(), callerID(c), c.Param("id"))
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, agentResponse{Agent: a})
+	body := make([]byte, 0, len(a)+10)
+	body = append(append(append(body, `{"agent":`...), a...), '}')
+	return c.JSONBlob(http.StatusOK, body)
 }
 
 func (h *handlers) updateAgent(c echo.Context) error {

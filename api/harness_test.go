@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -44,8 +45,9 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	p := api.Params{
 		Config:   api.Config{AuthRatePerMinute: 10000, MaxBodyBytes: 64 << 10, MaxUploadBytes: 4 << 20, Version: "test"},
 		Logger:   slog.New(slog.DiscardHandler),
-		Accounts: accounts.NewService(pool, accounts.Config{Hash: accounts.HashParams{Memory: 1024, Time: 1, Threads: 1}}),
-		Agents:   agents.NewService(pool),
+		Accounts: accounts.NewService(pool, accounts.Config{Hash: accounts.HashParams{Memory: 1024, Time: 1, Threads: 1}, KeyCacheTTL: time.Minute}),
+		// Caching on, so every test also checks that changes invalidate it.
+		Agents:   agents.NewService(pool, agents.Config{CacheTTL: time.Minute}),
 		Ready:    map[string]api.Pinger{"bus": b},
 		Metrics:  prometheus.NewRegistry(),
 	}

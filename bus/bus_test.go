@@ -344,3 +344,43 @@ func TestOpenExternal(t *testing.T) {
 		}
 	})
 }
+
+func TestBroadcastReachesEverySubscriber(t *testing.T) {
+	t.Parallel()
+	b := newTestBus(t)
+	other, err := b.Dial(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = other.Close(context.Background()) })
+
+	got := make(chan string, 4)
+	for _, bb := range []*Bus{b, other} {
+		c, err := bb.Broadcast("timbre.test.changed")
+		if err != nil {
+			t.Fatal(err)
+		}
+		stop, err := c.Subscribe(func(msg string) { got <- msg })
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(stop)
+	}
+	c, _ := b.Broadcast("timbre.test.changed")
+	if err := c.Notify("agt_1"); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		select {
+		case m := <-got:
+			if m != "agt_1" {
+				t.Fatalf("got %q", m)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("a subscriber missed the broadcast")
+		}
+	}
+	if _, err := b.Broadcast("bad subject"); err == nil {
+		t.Fatal("invalid subject accepted")
+	}
+}

@@ -272,7 +272,7 @@ func benchmark(ctx context.Context, o options, progress io.Writer) (Report, erro
 
 	logger := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: o.logLevel}))
 	acc := accounts.NewService(pool, accounts.Config{})
-	ags := agents.NewService(pool)
+	ags := agents.NewService(pool, agents.Config{})
 
 	apiServer := api.New(api.Params{
 		Config:   api.Config{Version: "bench"},

@@ -242,5 +242,5 @@ func seedDatabase(ctx context.Context, dbURL string, o options) (seeded, error) 
 	}
 	defer pool.Close()
 	acc := accounts.NewService(pool, accounts.Config{})
-	return seed(ctx, acc, agents.NewService(pool), o.agents, o.seed, workers)
+	return seed(ctx, acc, agents.NewService(pool, agents.Config{}), o.agents, o.seed, workers)
 }

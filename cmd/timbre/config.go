@@ -28,6 +28,7 @@ type config struct {
 	AuthRatePerMinute int
 	SecureCookies     bool
 	SessionTTL        time.Duration
+	CacheTTL          time.Duration
 	ShutdownTimeout   time.Duration
 }
 
@@ -102,6 +103,14 @@ func settings() []setting {
 			return nil
 		}},
 		{"TIMBRE_SESSION_TTL", "session-ttl", "720h", "how long a sign-in lasts", durationIn(time.Minute, 24*365*time.Hour, func(c *config, d time.Duration) { c.SessionTTL = d })},
+		{"TIMBRE_CACHE_TTL", "cache-ttl", "30s", "how long agents, public catalogue pages and checked API keys may be served from memory (0 disables); changes and revocations invalidate at once across processes", func(c *config, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 || d > time.Hour {
+				return errors.New("must be a duration from 0 to 1h, e.g. 30s, or 0 to disable")
+			}
+			c.CacheTTL = d
+			return nil
+		}},
 		{"TIMBRE_SHUTDOWN_TIMEOUT", "shutdown-timeout", "15s", "how long shutdown waits for requests in flight", durationIn(time.Second, time.Hour, func(c *config, d time.Duration) { c.ShutdownTimeout = d })},
 	}
 }

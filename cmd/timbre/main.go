@@ -154,8 +154,31 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	}
 	defer closeBus(b, logger)
 
-	accountsSvc := accounts.NewService(pool, accounts.Config{SessionTTL: cfg.SessionTTL})
-	agentsSvc := agents.NewService(pool)
+	keyRevocations, err := b.Broadcast("timbre.keys.revoked")
+	if err != nil {
+		return err
+	}
+	accountsSvc := accounts.NewService(pool, accounts.Config{
+		SessionTTL: cfg.SessionTTL, KeyCacheTTL: cfg.CacheTTL, Revocations: keyRevocations, Logger: logger,
+	})
+	stopRevocations, err := keyRevocations.Subscribe(accountsSvc.ForgetKey)
+	if err != nil {
+		return err
+	}
+	defer stopRevocations()
+	agentChanges, err := b.Broadcast("timbre.agents.changed")
+	if err != nil {
+		return err
+	}
+	agentsSvc := agents.NewService(pool, agents.Config{
+		CacheTTL: cfg.CacheTTL, CacheEntries: 10_000, Changes: agentChanges, Logger: logger,
+	})
+	// Changes made by other serve processes invalidate this one's cache.
+	stopChanges, err := agentChanges.Subscribe(agentsSvc.Forget)
+	if err != nil {
+		return err
+	}
+	defer stopChanges()
 
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
