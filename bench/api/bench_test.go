@@ -347,8 +347,8 @@ func TestBenchmarkSmoke(t *testing.T) {
 	if b, g := byName["bare-agent"].AvgBytes, byName["agent-get"].AvgBytes; b < 1000 || g < 1000 || b > 2*g || g > 2*b {
 		t.Errorf("bare-agent serves %.0f bytes, agent-get %.0f: want both about one agent's JSON", b, g)
 	}
-	if len(rep.Ratios) != 5 {
-		t.Errorf("got %d ratios, want 5", len(rep.Ratios))
+	if len(rep.Ratios) != 6 {
+		t.Errorf("got %d ratios, want 6", len(rep.Ratios))
 	}
 	if !strings.Contains(progress.String(), "dropped database timbre_bench_") {
 		t.Errorf("the database was not dropped:\n%s", progress.String())

@@ -3,11 +3,15 @@
 // (api.New) and a bare Echo server on loopback ports, and drives both with an
 // in-process HTTP client, one scenario after another in the same run:
 //
-//	bare-agent    bare Echo, the exact bytes of one GET /api/agents/{id} response
-//	agent-get     GET /api/agents/{id}, cycling over the seeded agents
-//	bare-search   bare Echo, the exact bytes of one search response
-//	agent-search  GET /api/agents?scope=public&q=<word>&limit=20, cycling over words
-//	agent-list    GET /api/agents?scope=public&limit=20
+//	bare-agent            bare Echo, the exact bytes of one GET /api/agents/{id} response
+//	agent-get             GET /api/agents/{id}, cycling over the seeded agents
+//	agent-get-nocache     the same on a server with TIMBRE_CACHE_TTL=0
+//	bare-search           bare Echo, the exact bytes of one search response
+//	agent-search          GET /api/agents?scope=public&q=<word>&limit=20, cycling over words
+//	agent-search-nocache  the same on a server with TIMBRE_CACHE_TTL=0
+//	agent-list            GET /api/agents?scope=public&limit=20
+//
+// The cached server runs with the production default TIMBRE_CACHE_TTL (30 s).
 //
 // It prints requests per second and latency percentiles for each, and the
 // throughput of the real endpoints as a percentage of the bare handler's.
@@ -54,7 +58,10 @@ const defaultAdminURL = "postgres://timbre:timbre@127.0.0.1:5432/timbre?sslmode=
 const targetPercent = 40
 
 // scenarioNames lists every scenario in the order they run.
-var scenarioNames = [...]string{"bare-agent", "agent-get", "bare-search", "agent-search", "agent-list"}
+var scenarioNames = [...]string{"bare-agent", "agent-get", "agent-get-nocache", "bare-search", "agent-search", "agent-search-nocache", "agent-list"}
+
+// cacheTTL is timbre serve's default TIMBRE_CACHE_TTL.
+const cacheTTL = 30 * time.Second
 
 // options are the command-line flags.
 type options struct {
@@ -271,23 +278,29 @@ func benchmark(ctx context.Context, o options, progress io.Writer) (Report, erro
 	say("seeded in %.1fs", seedTime.Seconds())
 
 	logger := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: o.logLevel}))
-	acc := accounts.NewService(pool, accounts.Config{})
-	ags := agents.NewService(pool, agents.Config{})
-
-	apiServer := api.New(api.Params{
-		Config:   api.Config{Version: "bench"},
-		Logger:   logger,
-		Accounts: acc,
-		Agents:   ags,
-		Metrics:  prometheus.NewRegistry(),
-	})
-	apiURL, closeAPI, err := serve(apiServer)
+	// Two real servers on the same pool: production defaults (cache on) and
+	// the cache turned off, to show what the cache buys.
+	newServer := func(ttl time.Duration) (string, func(), error) {
+		return serve(api.New(api.Params{
+			Config:   api.Config{Version: "bench"},
+			Logger:   logger,
+			Accounts: accounts.NewService(pool, accounts.Config{KeyCacheTTL: ttl}),
+			Agents:   agents.NewService(pool, agents.Config{CacheTTL: ttl, CacheEntries: 10_000}),
+			Metrics:  prometheus.NewRegistry(),
+		}))
+	}
+	apiURL, closeAPI, err := newServer(cacheTTL)
 	if err != nil {
 		return Report{}, err
 	}
 	defer closeAPI()
+	noCacheURL, closeNoCache, err := newServer(0)
+	if err != nil {
+		return Report{}, err
+	}
+	defer closeNoCache()
 
-	table, closeBare, err := scenarioTable(ctx, apiURL, data, o.seed)
+	table, closeBare, err := scenarioTable(ctx, apiURL, noCacheURL, data, o.seed)
 	if err != nil {
 		return Report{}, err
 	}
@@ -347,7 +360,7 @@ type describedScenario struct {
 // scenarioTable starts the bare Echo server, serving the exact bytes of a
 // real agent response and a real search response, and returns every
 // scenario by name, with a function that stops the bare server.
-func scenarioTable(ctx context.Context, apiURL string, data seeded, seed uint64) (map[string]describedScenario, func(), error) {
+func scenarioTable(ctx context.Context, apiURL, noCacheURL string, data seeded, seed uint64) (map[string]describedScenario, func(), error) {
 	auth := http.Header{"Authorization": {"Bearer " + data.apiKey}}
 	rng := rand.New(rand.NewPCG(seed, 2))
 	ids := slices.Clone(data.agentIDs)
@@ -355,14 +368,22 @@ func scenarioTable(ctx context.Context, apiURL string, data seeded, seed uint64)
 	words := searchWords()
 	rng.Shuffle(len(words), func(i, j int) { words[i], words[j] = words[j], words[i] })
 
-	getURLs := make([]string, len(ids))
+	getPaths := make([]string, len(ids))
 	for i, id := range ids {
-		getURLs[i] = apiURL + "/api/agents/" + id
+		getPaths[i] = "/api/agents/" + id
 	}
-	searchURLs := make([]string, len(words))
+	searchPaths := make([]string, len(words))
 	for i, w := range words {
-		searchURLs[i] = apiURL + "/api/agents?scope=public&q=" + url.QueryEscape(w) + "&limit=20"
+		searchPaths[i] = "/api/agents?scope=public&q=" + url.QueryEscape(w) + "&limit=20"
 	}
+	on := func(base string, paths []string) []string {
+		out := make([]string, len(paths))
+		for i, p := range paths {
+			out[i] = base + p
+		}
+		return out
+	}
+	getURLs, searchURLs := on(apiURL, getPaths), on(apiURL, searchPaths)
 
 	agentBody, err := sample(ctx, getURLs[0], auth)
 	if err != nil {
@@ -385,11 +406,15 @@ func scenarioTable(ctx context.Context, apiURL string, data seeded, seed uint64)
 		"bare-agent": {scenario{targets: []string{bareURL + "/fixed/agent"}},
 			fmt.Sprintf("bare Echo: fixed %d-byte JSON, the bytes of one real GET /api/agents/{id} response", len(agentBody))},
 		"agent-get": {scenario{targets: getURLs, header: auth},
-			fmt.Sprintf("GET /api/agents/{id}, API key, cycling over %d agents", len(getURLs))},
+			fmt.Sprintf("GET /api/agents/{id}, API key, cycling over %d agents (cache TTL %s)", len(getURLs), cacheTTL)},
+		"agent-get-nocache": {scenario{targets: on(noCacheURL, getPaths), header: auth},
+			fmt.Sprintf("GET /api/agents/{id}, API key, cycling over %d agents, cache off", len(getURLs))},
 		"bare-search": {scenario{targets: []string{bareURL + "/fixed/search"}},
 			fmt.Sprintf("bare Echo: fixed %d-byte JSON, the bytes of one real search response", len(searchBody))},
 		"agent-search": {scenario{targets: searchURLs, header: auth},
-			fmt.Sprintf("GET /api/agents?scope=public&q=<word>&limit=20, API key, cycling over %d words", len(searchURLs))},
+			fmt.Sprintf("GET /api/agents?scope=public&q=<word>&limit=20, API key, cycling over %d words (cache TTL %s)", len(searchURLs), cacheTTL)},
+		"agent-search-nocache": {scenario{targets: on(noCacheURL, searchPaths), header: auth},
+			fmt.Sprintf("GET /api/agents?scope=public&q=<word>&limit=20, API key, cycling over %d words, cache off", len(searchURLs))},
 		"agent-list": {scenario{targets: []string{apiURL + "/api/agents?scope=public&limit=20"}, header: auth},
 			"GET /api/agents?scope=public&limit=20 (newest first, no query), API key"},
 	}

@@ -119,9 +119,10 @@ func ratios(results []Result) []Ratio {
 	}
 	pairs := [][2]string{
 		{"agent-get", "bare-agent"},
-		{"agent-search", "bare-agent"},
+		{"agent-get-nocache", "bare-agent"},
 		{"agent-search", "bare-search"},
-		{"agent-list", "bare-agent"},
+		{"agent-search-nocache", "bare-search"},
+		{"agent-search", "bare-agent"},
 		{"agent-list", "bare-search"},
 	}
 	var out []Ratio
