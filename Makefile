@@ -18,6 +18,9 @@ export TIMBRE_TEST_DATABASE_URL ?= $(TIMBRE_DATABASE_URL)
 export TIMBRE_DATA_DIR ?= $(CURDIR)/.data
 
 BIN := bin/timbre
+# `timbre version` prints this.
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
 # Packages built and tested in parallel: the machines have 2 cores.
 TEST_PARALLEL ?= 2
 TEST_TIMEOUT ?= 30m
@@ -38,8 +41,8 @@ setup: ## install and start what is missing (PostgreSQL, pgvector, database); ne
 	@scripts/setup
 
 build: ## build bin/timbre
-	@echo "make build: $(GO) build -o $(BIN) ./cmd/timbre"
-	@$(GO) build -o $(BIN) ./cmd/timbre
+	@echo "make build: $(GO) build -o $(BIN) ./cmd/timbre (version $(VERSION))"
+	@$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/timbre
 
 run: setup build ## set up, build, migrate, then serve (prints the URL it listens on)
 	@echo "make run: $(BIN) migrate"
