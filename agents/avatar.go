@@ -54,8 +54,15 @@ func sniffAvatar(data []byte) (avatarCodec, bool) {
 // MaxAvatarBytes, ErrUnsupportedFormat for other formats, ErrImageTooLarge
 // for a side over MaxAvatarSide, ErrCorruptImage when it cannot be decoded.
 func NormalizeAvatar(data []byte) ([]byte, error) {
-	if len(data) > MaxAvatarBytes {
-		return nil, fmt.Errorf("agents: avatar is %d bytes, the limit is %d: %w", len(data), MaxAvatarBytes, ErrTooLarge)
+	return normalizeImage(data, MaxAvatarBytes)
+}
+
+// normalizeImage is NormalizeAvatar with another file size limit: the image
+// of an imported card file also carries the card's text chunks, and the file
+// was already bounded by the import limits.
+func normalizeImage(data []byte, maxBytes int) ([]byte, error) {
+	if len(data) > maxBytes {
+		return nil, fmt.Errorf("agents: avatar is %d bytes, the limit is %d: %w", len(data), maxBytes, ErrTooLarge)
 	}
 	codec, ok := sniffAvatar(data)
 	if !ok {

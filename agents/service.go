@@ -438,7 +438,7 @@ func (s *Service) Import(ctx context.Context, ownerID string, file []byte) (Agen
 	}
 	var avatar []byte
 	if len(imp.Avatar) > 0 {
-		if avatar, err = NormalizeAvatar(imp.Avatar); err != nil {
+		if avatar, err = normalizeImage(imp.Avatar, MaxImportBytes); err != nil {
 			return Agent{}, fmt.Errorf("agents: import: card image: %w", err)
 		}
 	}

@@ -1,9 +1,13 @@
 package agents_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"image"
+	"image/png"
 	"log/slog"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -95,5 +99,41 @@ func eventually(t *testing.T, ok func() bool, msg string) {
 			t.Fatal(msg)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// A PNG card's file holds the picture and the card text; one over the 8 MiB
+// avatar upload limit still imports with its picture.
+func TestImportLargePNGCardKeepsItsImage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := dbtest.New(t)
+	user, _, err := accounts.NewService(pool, accounts.Config{Hash: accounts.HashParams{Memory: 1024, Time: 1, Threads: 1}}).
+		Signup(ctx, accounts.SignupInput{Email: "p@example.com", Password: "password1", DisplayName: "P"}, accounts.SessionMeta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := image.NewRGBA(image.Rect(0, 0, 2048, 2048))
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range img.Pix {
+		img.Pix[i] = byte(rng.Uint32())
+	}
+	var pic bytes.Buffer
+	if err := (&png.Encoder{CompressionLevel: png.NoCompression}).Encode(&pic, img); err != nil {
+		t.Fatal(err)
+	}
+	file, err := agents.EncodePNG(agents.Card{Name: "Big"}, pic.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(file) <= agents.MaxAvatarBytes {
+		t.Fatalf("test card is only %d bytes", len(file))
+	}
+	a, err := agents.NewService(pool, agents.Config{}).Import(ctx, user.ID, file)
+	if err != nil {
+		t.Fatalf("import of a %d-byte PNG card: %v", len(file), err)
+	}
+	if !a.HasAvatar || a.Card.Name != "Big" {
+		t.Fatalf("imported %+v", a)
 	}
 }
