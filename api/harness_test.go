@@ -47,9 +47,9 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		Logger:   slog.New(slog.DiscardHandler),
 		Accounts: accounts.NewService(pool, accounts.Config{Hash: accounts.HashParams{Memory: 1024, Time: 1, Threads: 1}, KeyCacheTTL: time.Minute}),
 		// Caching on, so every test also checks that changes invalidate it.
-		Agents:   agents.NewService(pool, agents.Config{CacheTTL: time.Minute}),
-		Ready:    map[string]api.Pinger{"bus": b},
-		Metrics:  prometheus.NewRegistry(),
+		Agents:  agents.NewService(pool, agents.Config{CacheTTL: time.Minute}),
+		Ready:   map[string]api.Pinger{"bus": b},
+		Metrics: prometheus.NewRegistry(),
 	}
 	for _, o := range opts {
 		o(&p)
