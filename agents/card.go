@@ -676,6 +676,11 @@ func splitObject(data []byte, known func(string) bool) ([]byte, map[string]json.
 			extra[key] = v
 		}
 	}
+	if len(extra) == 0 {
+		// Every key is a spec name: data itself decodes the same, without
+		// re-encoding (the common case, and the hot one on reads).
+		return data, nil, nil
+	}
 	b, err := marshalJSON(k)
 	if err != nil {
 		return nil, nil, jsonErrorToField("", err)
