@@ -13,6 +13,7 @@ import (
 
 	"github.com/timbre-ai/timbre/accounts"
 	"github.com/timbre-ai/timbre/agents"
+	"github.com/timbre-ai/timbre/db"
 )
 
 // Error is what a client sees: a status, a stable snake_case code and a safe
@@ -107,6 +108,9 @@ func toError(err error) *Error {
 		return &Error{Status: 499, Code: "client_closed", Message: "The client closed the request.", Err: err}
 	case errors.As(err, &httpErr):
 		return fromEcho(httpErr)
+	case db.Unavailable(err):
+		return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable",
+			Message: "The database is unreachable; try again shortly.", RetryAfter: 5, Err: err}
 	}
 	return &Error{Status: http.StatusInternalServerError, Code: "internal_error", Message: "Something went wrong on our side.", Err: err}
 }

@@ -8,9 +8,11 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/timbre-ai/timbre/api"
+	"github.com/timbre-ai/timbre/db/dbtest"
 )
 
 // TestOpenAPICoversEveryRoute compares the routes Echo serves with the paths
@@ -101,5 +103,35 @@ func TestDatabaseDownGivesNotReadyAndOpaque500(t *testing.T) {
 	code, _ := r.errorCode(t)
 	if code != "internal_error" || strings.Contains(string(r.body), "closed") {
 		t.Fatalf("500 body leaks details or has the wrong code: %s", r.body)
+	}
+}
+
+func TestDatabaseGoneGives503WithRetryAfter(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := e.client()
+	c.json("GET", "/api/agents?scope=public&limit=7", nil).must(t, 200)
+	var name string
+	if err := e.pool.QueryRow(context.Background(), `SELECT current_database()`).Scan(&name); err != nil {
+		t.Fatal(err)
+	}
+	admin, err := pgx.Connect(context.Background(), dbtest.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	if _, err := admin.Exec(context.Background(), `DROP DATABASE `+name+` WITH (FORCE)`); err != nil {
+		t.Fatal(err)
+	}
+	r := c.json("GET", "/api/agents?scope=public&limit=8", nil)
+	for range 3 { // the first query may land on a connection that was just killed
+		if r.status == 503 {
+			break
+		}
+		r = c.json("GET", "/api/agents?scope=public&limit=8", nil)
+	}
+	r.must(t, 503)
+	if code, _ := r.errorCode(t); code != "unavailable" || r.header.Get("Retry-After") == "" {
+		t.Fatalf("code %q, Retry-After %q", code, r.header.Get("Retry-After"))
 	}
 }

@@ -2,10 +2,14 @@ package db
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"net"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	pgxvec "github.com/pgvector/pgvector-go/pgx"
 )
@@ -45,4 +49,16 @@ func Open(ctx context.Context, url string, maxConns int32) (*pgxpool.Pool, error
 			ErrUnreachable, cfg.ConnConfig.Host, cfg.ConnConfig.Port, err)
 	}
 	return pool, nil
+}
+
+// Unavailable reports whether err means the database could not be reached
+// (refused, gone, or dropped the connection), as opposed to a query that
+// failed: callers answer 503 and the client may retry.
+func Unavailable(err error) bool {
+	var connErr *pgconn.ConnectError
+	if errors.As(err, &connErr) {
+		return true
+	}
+	var netErr net.Error
+	return errors.As(err, &netErr) || errors.Is(err, io.ErrUnexpectedEOF)
 }
