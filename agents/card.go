@@ -340,7 +340,32 @@ func (c Card) Validate() error {
 	if err != nil {
 		return &FieldError{Field: "card", Message: "cannot be encoded: " + err.Error()}
 	}
+	if hasNULEscape(b) {
+		// A NUL in a lorebook entry, a tag or an extension: PostgreSQL's
+		// jsonb cannot hold it.
+		return &FieldError{Field: "card", Message: "must not contain NUL characters (\\u0000) anywhere"}
+	}
 	return checkEncodedSize(b)
+}
+
+// hasNULEscape reports whether JSON text b holds the escape \u0000 (and not
+// an escaped backslash followed by the letters u0000).
+func hasNULEscape(b []byte) bool {
+	for i := 0; ; {
+		j := bytes.Index(b[i:], []byte(`\u0000`))
+		if j < 0 {
+			return false
+		}
+		j += i
+		slashes := 0
+		for k := j; k >= 0 && b[k] == '\\'; k-- {
+			slashes++
+		}
+		if slashes%2 == 1 {
+			return true
+		}
+		i = j + 1
+	}
 }
 
 func checkEncodedSize(b []byte) error {
@@ -354,6 +379,9 @@ func (c Card) validateFields() error {
 	name := strings.TrimSpace(c.Name)
 	if name == "" {
 		return &FieldError{Field: "name", Message: "is required"}
+	}
+	if err := checkText("name", c.Name); err != nil {
+		return err
 	}
 	if n := utf8.RuneCountInString(name); n > MaxNameRunes {
 		return &FieldError{Field: "name", Message: fmt.Sprintf("must be at most %d characters, it has %d", MaxNameRunes, n)}
@@ -530,6 +558,10 @@ func checkText(field, v string) error {
 	}
 	if !utf8.ValidString(v) {
 		return &FieldError{Field: field, Message: "must be valid UTF-8"}
+	}
+	if strings.IndexByte(v, 0) >= 0 {
+		// PostgreSQL's text and jsonb cannot hold NUL.
+		return &FieldError{Field: field, Message: "must not contain NUL characters"}
 	}
 	return nil
 }

@@ -990,3 +990,20 @@ func FuzzImport(f *testing.F) {
 		checkReencodes(t, imp.Card)
 	})
 }
+
+func TestHasNULEscape(t *testing.T) {
+	for in, want := range map[string]bool{
+		`"a\u0000b"`:      true,
+		`"a\\u0000b"`:     false, // an escaped backslash, then the letters u0000
+		`"a\\\u0000b"`:    true,
+		`"\\\\u0000"`:     false,
+		`"x" "\u0000"`:    true,
+		`"no escapes"`:    false,
+		`"\u00001"`:       true,
+		`"\\u0000\u0000"`: true,
+	} {
+		if got := hasNULEscape([]byte(in)); got != want {
+			t.Errorf("hasNULEscape(%s) = %v, want %v", in, got, want)
+		}
+	}
+}

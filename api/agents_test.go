@@ -205,3 +205,14 @@ func TestAvatarUpload(t *testing.T) {
 		t.Fatal("a refused upload changed the avatar")
 	}
 }
+
+// Text that merely looks like an escape is ordinary text and is kept.
+func TestBackslashTextIsNotMistakenForNUL(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	alice := e.signup("alice")
+	a := agentOf(t, alice.json("POST", "/api/agents", map[string]any{"name": "Esc", "description": `a \u0000 b \\`}).must(t, 201))
+	if a["description"] != `a \u0000 b \\` {
+		t.Fatalf("description = %q", a["description"])
+	}
+}

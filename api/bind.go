@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 )
@@ -31,6 +32,9 @@ func readJSON(c echo.Context) ([]byte, error) {
 			return nil, he
 		}
 		return nil, fmt.Errorf("api: read body: %w", err)
+	}
+	if !utf8.Valid(body) {
+		return nil, fieldError("body", "must be UTF-8 text")
 	}
 	if !json.Valid(body) {
 		return nil, syntaxError(body)

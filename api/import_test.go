@@ -102,6 +102,7 @@ func TestImportRefusesBadFilesAndWritesNothing(t *testing.T) {
 		{"png without a card chunk", pngWith(t, map[string]string{"Comment": "hello"}), 422, "no_card_in_png"},
 		{"truncated png", good[:len(good)-30], 422, "corrupt_image"},
 		{"png with garbage base64", pngWith(t, map[string]string{"chara": "%%%not base64%%%"}), 422, "invalid_card"},
+		{"card with a NUL in its text", []byte(`{"spec":"chara_card_v2","spec_version":"2.0","data":{"name":"N","extensions":{"x":"\u0000"}}}`), 422, "invalid_card"},
 		{"card without a name", []byte(`{"spec":"chara_card_v2","spec_version":"2.0","data":{"name":"  "}}`), 422, "invalid_card"},
 		{"card with the wrong spec", []byte(wrongSpec), 422, "unsupported_spec"},
 		{"json that is not a card", []byte(`[1, 2, 3]`), 422, "invalid_card"},
