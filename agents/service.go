@@ -46,7 +46,7 @@ func ParseCursor(s string) (*Cursor, error) {
 	if err == nil && len(b) < 256 {
 		err = json.Unmarshal(b, &c)
 	}
-	if err != nil || c.ID == "" || c.CreatedAt.IsZero() {
+	if err != nil || !db.ValidID("agt", c.ID) || c.CreatedAt.IsZero() {
 		return nil, &FieldError{Field: "cursor", Message: "is not a cursor this server issued"}
 	}
 	return &c, nil

@@ -55,6 +55,7 @@ func TestBadInput(t *testing.T) {
 		{"delete someone else's private agent", bob, "DELETE", "/api/agents/" + private, "", ``, 404, "agent_not_found", ""},
 		{"garbage id", alice, "GET", "/api/agents/'%20OR%201=1", "", ``, 404, "agent_not_found", ""},
 		{"bad cursor", alice, "GET", "/api/agents?cursor=bm9wZQ", "", ``, 400, "invalid_request", "cursor"},
+		{"forged cursor", alice, "GET", "/api/agents?cursor=eyJ0IjoiMjAyNi0wMS0wMVQwMDowMDowMFoiLCJpIjoiXHUwMDAwIn0", "", ``, 400, "invalid_request", "cursor"},
 		{"bad scope", alice, "GET", "/api/agents?scope=all", "", ``, 400, "invalid_request", "scope"},
 		{"bad limit", alice, "GET", "/api/agents?limit=1000", "", ``, 400, "invalid_request", "limit"},
 		{"bad export format", alice, "GET", "/api/agents/" + private + "/export?format=docx", "", ``, 400, "invalid_request", "format"},
