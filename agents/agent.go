@@ -205,6 +205,11 @@ func decodeInput(raw []byte, base *Agent) (input, error) {
 	if err := strictUnmarshal(merged, &in.card); err != nil {
 		return input{}, jsonFieldError(err)
 	}
+	if base != nil {
+		// Keys no spec defines came with an imported card; clients cannot
+		// see or set them, so an edit keeps them.
+		in.card.Extra = base.Card.Extra
+	}
 	in.card.Normalize()
 	if err := in.card.Validate(); err != nil {
 		return input{}, err

@@ -87,6 +87,24 @@ type Card struct {
 	ModificationDate int64 `json:"modification_date,omitempty"`
 	// Assets (V3) lists the card's images and other files.
 	Assets []Asset `json:"assets,omitempty"`
+
+	// Extra keeps the keys of the card's data object that no spec defines,
+	// as raw JSON, so they survive import and export. The card exports and
+	// the content hash carry them; the agent API's JSON does not (clients
+	// edit spec fields only).
+	Extra map[string]json.RawMessage `json:"-"`
+}
+
+// isCardKey reports whether k is a spec field of a card's data object.
+func isCardKey(k string) bool {
+	switch k {
+	case "name", "description", "personality", "scenario", "first_mes", "mes_example", "creator_notes",
+		"system_prompt", "post_history_instructions", "alternate_greetings", "character_book", "tags",
+		"creator", "character_version", "extensions", "nickname", "creator_notes_multilingual", "source",
+		"group_only_greetings", "creation_date", "modification_date", "assets":
+		return true
+	}
+	return false
 }
 
 // Asset is one entry of a V3 card's assets list. URI is "embeded://path" for
@@ -180,6 +198,8 @@ func (c *Card) Normalize() {
 	c.Source = nonNil(c.Source)
 	c.Assets = nonNil(c.Assets)
 	c.Extensions = normalizeRawMap(c.Extensions)
+	c.Extra = normalizeRawMap(c.Extra)
+	maps.DeleteFunc(c.Extra, func(k string, _ json.RawMessage) bool { return isCardKey(k) })
 	if c.CreatorNotesMultilingual == nil {
 		c.CreatorNotesMultilingual = map[string]string{}
 	}
@@ -276,6 +296,7 @@ func (c Card) Clone() Card {
 	c.Assets = slices.Clone(c.Assets)
 	c.CreatorNotesMultilingual = maps.Clone(c.CreatorNotesMultilingual)
 	c.Extensions = cloneRawMap(c.Extensions)
+	c.Extra = cloneRawMap(c.Extra)
 	if c.CharacterBook != nil {
 		b := *c.CharacterBook
 		b.ScanDepth = clonePtr(b.ScanDepth)
@@ -457,6 +478,9 @@ func (c Card) validateFields() error {
 		}
 	}
 	if err := checkExtensions("extensions", c.Extensions); err != nil {
+		return err
+	}
+	if err := checkExtensions("data", c.Extra); err != nil {
 		return err
 	}
 	if b := c.CharacterBook; b != nil {

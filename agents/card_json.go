@@ -133,7 +133,17 @@ func decodeCardData(raw json.RawMessage) (Card, error) {
 		CreationDate     json.RawMessage `json:"creation_date"`
 		ModificationDate json.RawMessage `json:"modification_date"`
 	}
-	if err := json.Unmarshal(raw, &w); err != nil {
+	// Only keys spelled exactly as the spec spells them fill fields;
+	// encoding/json alone would also match "Creation_Date" and the like,
+	// which are kept as unknown keys instead.
+	known, extra, err := splitObject(raw, isCardKey)
+	if err != nil {
+		return Card{}, orField(err, "data")
+	}
+	if known == nil {
+		known = []byte("{}")
+	}
+	if err := json.Unmarshal(known, &w); err != nil {
 		var fe *FieldError
 		if errors.As(err, &fe) {
 			// Only the character book has its own decoder.
@@ -142,7 +152,7 @@ func decodeCardData(raw json.RawMessage) (Card, error) {
 		return Card{}, orField(jsonErrorToField("", err), "data")
 	}
 	c := Card(w.cardFields)
-	var err error
+	c.Extra = extra
 	if c.CharacterVersion, err = looseString("character_version", w.CharacterVersion); err != nil {
 		return Card{}, err
 	}
@@ -409,7 +419,11 @@ type cardEnvelope struct {
 
 // encodeV3 encodes an already normalized card.
 func encodeV3(c Card) ([]byte, error) {
-	b, err := marshalJSON(cardEnvelope{Spec: SpecV3, SpecVersion: SpecVersionV3, Data: c})
+	data, err := marshalCardData(c, c)
+	if err != nil {
+		return nil, fmt.Errorf("agents: encode v3: %w", err)
+	}
+	b, err := marshalJSON(cardEnvelope{Spec: SpecV3, SpecVersion: SpecVersionV3, Data: data})
 	if err != nil {
 		return nil, fmt.Errorf("agents: encode v3: %w", err)
 	}
@@ -451,11 +465,49 @@ func encodeV2(c Card) ([]byte, error) {
 		}
 		d.CharacterBook = book
 	}
-	b, err := marshalJSON(cardEnvelope{Spec: SpecV2, SpecVersion: SpecVersionV2, Data: d})
+	data, err := marshalCardData(d, c)
+	if err != nil {
+		return nil, fmt.Errorf("agents: encode v2: %w", err)
+	}
+	b, err := marshalJSON(cardEnvelope{Spec: SpecV2, SpecVersion: SpecVersionV2, Data: data})
 	if err != nil {
 		return nil, fmt.Errorf("agents: encode v2: %w", err)
 	}
 	return b, nil
+}
+
+// marshalCardData encodes a card's data object (fields) followed by the
+// card's Extra keys.
+func marshalCardData(fields any, c Card) (json.RawMessage, error) {
+	b, err := marshalJSON(fields)
+	if err != nil {
+		return nil, err
+	}
+	b, err = appendExtra(b, c.Extra, isCardKey)
+	return json.RawMessage(b), err
+}
+
+// encodeStored is how the agents store keeps a card in its jsonb column:
+// the plain JSON of Card plus its Extra keys.
+func encodeStored(c Card) ([]byte, error) {
+	return marshalCardData(c, c)
+}
+
+// decodeStored reads what encodeStored wrote.
+func decodeStored(b []byte) (Card, error) {
+	known, extra, err := splitObject(b, isCardKey)
+	if err != nil {
+		return Card{}, err
+	}
+	var c Card
+	if known != nil {
+		if err := json.Unmarshal(known, &c); err != nil {
+			return Card{}, err
+		}
+	}
+	c.Extra = extra
+	c.Normalize()
+	return c, nil
 }
 
 // marshalBookV2 encodes a book with its entries in V2 form: no use_regex,

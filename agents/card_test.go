@@ -532,22 +532,21 @@ func TestNormalizeRaw(t *testing.T) {
 
 // TestPlainJSONRoundTrip covers how the store keeps cards: plain
 // encoding/json (which escapes HTML) and Normalize.
-func TestPlainJSONRoundTrip(t *testing.T) {
+func TestStoredFormRoundTrip(t *testing.T) {
 	t.Parallel()
 	for _, file := range []string{fixtureV1, fixtureV2, fixtureV3} {
 		c, err := ParseCardJSON(readFixture(t, file))
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := json.Marshal(c)
+		b, err := encodeStored(c)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var back Card
-		if err := json.Unmarshal(b, &back); err != nil {
+		back, err := decodeStored(b)
+		if err != nil {
 			t.Fatal(err)
 		}
-		back.Normalize()
 		if diff := cmp.Diff(c, back); diff != "" {
 			t.Errorf("%s (-before +after):\n%s", file, diff)
 		}
@@ -950,17 +949,16 @@ func checkReencodes(t *testing.T, c Card) {
 	if err1 != nil || err2 != nil || h1 != h2 {
 		t.Fatalf("hash changed over a round trip: %s %v, %s %v", h1, err1, h2, err2)
 	}
-	plain, err := json.Marshal(c)
+	plain, err := encodeStored(c)
 	if err != nil {
-		t.Fatalf("json.Marshal of a parsed card: %v", err)
+		t.Fatalf("encodeStored of a parsed card: %v", err)
 	}
-	var stored Card
-	if err := json.Unmarshal(plain, &stored); err != nil {
-		t.Fatalf("json.Unmarshal of a marshalled card: %v\n%s", err, plain)
+	stored, err := decodeStored(plain)
+	if err != nil {
+		t.Fatalf("decodeStored of a stored card: %v\n%s", err, plain)
 	}
-	stored.Normalize()
 	if diff := cmp.Diff(c, stored); diff != "" {
-		t.Fatalf("plain JSON round trip (-before +after):\n%s", diff)
+		t.Fatalf("stored form round trip (-before +after):\n%s", diff)
 	}
 	v2, err := EncodeV2(c)
 	if err != nil {
@@ -1005,5 +1003,61 @@ func TestHasNULEscape(t *testing.T) {
 		if got := hasNULEscape([]byte(in)); got != want {
 			t.Errorf("hasNULEscape(%s) = %v, want %v", in, got, want)
 		}
+	}
+}
+
+// Keys of the data object that no spec defines survive every encoder and
+// take part in the content hash.
+func TestUnknownDataKeysRoundTrip(t *testing.T) {
+	in := []byte(`{"spec":"chara_card_v3","spec_version":"3.0","data":{"name":"U","x_app":{"mood":[1,"two"]},"zz":"last"}}`)
+	c, err := ParseCardJSON(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(c.Extra["x_app"]) != `{"mood":[1,"two"]}` || string(c.Extra["zz"]) != `"last"` {
+		t.Fatalf("Extra = %v", c.Extra)
+	}
+	v2, err := EncodeV2(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v3, err := EncodeV3(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	png, err := EncodePNG(c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	charx, err := EncodeCHARX(c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, enc := range map[string][]byte{"v2": v2, "v3": v3, "png": png, "charx": charx} {
+		imp, err := Import(enc)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if diff := cmp.Diff(c.Extra, imp.Card.Extra); diff != "" {
+			t.Errorf("%s lost unknown keys (-want +got):\n%s", name, diff)
+		}
+	}
+	stored, err := encodeStored(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := decodeStored(stored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(c, back); diff != "" {
+		t.Errorf("stored form lost something (-want +got):\n%s", diff)
+	}
+	h1, _ := ContentHash(c)
+	c2 := c.Clone()
+	c2.Extra["zz"] = json.RawMessage(`"changed"`)
+	h2, _ := ContentHash(c2)
+	if h1 == h2 {
+		t.Error("changing an unknown key did not change the content hash")
 	}
 }

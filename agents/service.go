@@ -387,7 +387,7 @@ func (s *Service) Publish(ctx context.Context, callerID, id string) (Version, er
 		if err != nil {
 			return err
 		}
-		card, err := json.Marshal(a.Card)
+		card, err := encodeStored(a.Card)
 		if err != nil {
 			return err
 		}

@@ -27,10 +27,9 @@ func scanAgent(row pgx.Row) (Agent, error) {
 	if err != nil {
 		return Agent{}, err
 	}
-	if err := json.Unmarshal(card, &a.Card); err != nil {
+	if a.Card, err = decodeStored(card); err != nil {
 		return Agent{}, fmt.Errorf("agents: decode stored card of %s: %w", a.ID, err)
 	}
-	a.Card.Normalize()
 	if err := json.Unmarshal(llm, &a.LLM); err != nil {
 		return Agent{}, fmt.Errorf("agents: decode stored llm of %s: %w", a.ID, err)
 	}
@@ -59,7 +58,7 @@ func (s *store) agent(ctx context.Context, q pgx.Tx, id string, forUpdate bool) 
 }
 
 func (s *store) insert(ctx context.Context, tx pgx.Tx, a Agent, avatar []byte) (Agent, error) {
-	card, err := json.Marshal(a.Card)
+	card, err := encodeStored(a.Card)
 	if err != nil {
 		return Agent{}, fmt.Errorf("agents: encode card: %w", err)
 	}
@@ -107,7 +106,7 @@ func (s *store) assets(ctx context.Context, agentID string) (map[string][]byte, 
 }
 
 func (s *store) update(ctx context.Context, tx pgx.Tx, a Agent) (time.Time, error) {
-	card, err := json.Marshal(a.Card)
+	card, err := encodeStored(a.Card)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("agents: encode card: %w", err)
 	}
@@ -245,10 +244,9 @@ func (s *store) versionCard(ctx context.Context, agentID string, number int) (Ca
 	if err != nil {
 		return Card{}, fmt.Errorf("agents: version %d of %s: %w", number, agentID, err)
 	}
-	var c Card
-	if err := json.Unmarshal(raw, &c); err != nil {
+	c, err := decodeStored(raw)
+	if err != nil {
 		return Card{}, fmt.Errorf("agents: decode version %d of %s: %w", number, agentID, err)
 	}
-	c.Normalize()
 	return c, nil
 }

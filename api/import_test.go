@@ -215,3 +215,23 @@ func TestCHARXExportOfACardWithoutItsAssets(t *testing.T) {
 		t.Fatal("re-imported CHARX has no avatar")
 	}
 }
+
+// A card's data keys that no spec defines survive import, an edit through
+// the API, and export.
+func TestUnknownCardKeysSurviveEdits(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	alice := e.signup("alice")
+	card := []byte(`{"spec":"chara_card_v2","spec_version":"2.0","data":{"name":"K","x_tool":{"n":12345678901234567890}}}`)
+	a := agentOf(t, alice.upload("POST", "/api/agents/import", "file", "k.json", card).must(t, 201))
+	id := a["id"].(string)
+	alice.json("PATCH", "/api/agents/"+id, map[string]any{"description": "edited"}).must(t, 200)
+	for _, format := range []string{"v2", "v3"} {
+		out := alice.do("GET", "/api/agents/"+id+"/export?format="+format, "", nil).must(t, 200)
+		if !strings.Contains(string(out.body), `"x_tool":{"n":12345678901234567890}`) || !strings.Contains(string(out.body), `"edited"`) {
+			t.Errorf("%s export: %s", format, out.body)
+		}
+	}
+	// Clients cannot set such keys themselves: typos stay errors.
+	alice.json("PATCH", "/api/agents/"+id, map[string]any{"x_tool": 1}).must(t, 400)
+}
