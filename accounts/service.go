@@ -154,6 +154,12 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 	return s.store.deleteSession(ctx, hashToken(token))
 }
 
+// LogoutEverywhere revokes every session of the user (all browsers, this one
+// included) and returns how many there were. API keys are not affected.
+func (s *Service) LogoutEverywhere(ctx context.Context, userID string) (int64, error) {
+	return s.store.deleteUserSessions(ctx, userID)
+}
+
 // Authenticate returns the user and session of a session token, or
 // ErrUnauthenticated.
 func (s *Service) Authenticate(ctx context.Context, token string) (User, Session, error) {

@@ -102,6 +102,14 @@ func (s *store) deleteSession(ctx context.Context, tokenHash []byte) error {
 	return nil
 }
 
+func (s *store) deleteUserSessions(ctx context.Context, userID string) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID)
+	if err != nil {
+		return 0, fmt.Errorf("accounts: delete sessions of %s: %w", userID, err)
+	}
+	return tag.RowsAffected(), nil
+}
+
 func (s *store) deleteExpiredSessions(ctx context.Context, now time.Time) (int64, error) {
 	tag, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE expires_at <= $1`, now)
 	if err != nil {

@@ -68,6 +68,15 @@ func (h *handlers) logout(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
+func (h *handlers) logoutEverywhere(c echo.Context) error {
+	n, err := h.accounts.LogoutEverywhere(c.Request().Context(), callerID(c))
+	if err != nil {
+		return err
+	}
+	h.clearSessionCookie(c)
+	return c.JSON(http.StatusOK, map[string]int64{"revoked_sessions": n})
+}
+
 func (h *handlers) me(c echo.Context) error {
 	id := identityOf(c)
 	resp := map[string]any{"user": id.user}

@@ -109,3 +109,22 @@ func TestLoginIsRateLimitedPerIP(t *testing.T) {
 		t.Fatalf("code = %q", code)
 	}
 }
+
+func TestLogoutEverywhere(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	laptop := e.signup("roamer")
+	phone := e.client()
+	phone.json("POST", "/api/auth/login", map[string]string{"email": "roamer@example.com", "password": "password-roamer"}).must(t, 200)
+	phone.csrf = phone.json("GET", "/api/me", nil).must(t, 200).json(t)["csrf_token"].(string)
+	dev := laptop.withKey()
+
+	phone.json("POST", "/api/auth/logout-everywhere", nil).must(t, 200)
+	laptop.json("GET", "/api/me", nil).must(t, 401)
+	phone.json("GET", "/api/me", nil).must(t, 401)
+	dev.json("GET", "/api/me", nil).must(t, 200) // keys are not sessions
+	// Without the CSRF token a cookie cannot do it.
+	other := e.signup("victim")
+	other.csrf = ""
+	other.json("POST", "/api/auth/logout-everywhere", nil).must(t, 403)
+}

@@ -62,6 +62,8 @@ func (h *handlers) routeTable() []route {
 			doc: opDoc{summary: "Sign in (sets the session cookie)", tag: "accounts", request: "LoginRequest", status: 200, response: "UserResponse", errors: []int{400, 401, 415, 429}}},
 		{method: http.MethodPost, path: "/api/auth/logout", handler: h.logout, auth: authNone,
 			doc: opDoc{summary: "Sign out and revoke the session", tag: "accounts", status: 204}},
+		{method: http.MethodPost, path: "/api/auth/logout-everywhere", handler: h.logoutEverywhere, auth: authUser,
+			doc: opDoc{summary: "Revoke every session of the signed-in user, in every browser (API keys stay valid)", tag: "accounts", status: 200, response: "RevokedSessions", errors: []int{401, 403}}},
 		{method: http.MethodGet, path: "/api/me", handler: h.me, auth: authUser,
 			doc: opDoc{summary: "The signed-in user and the CSRF token for cookie-authenticated mutations", tag: "accounts", status: 200, response: "Me", errors: []int{401}}},
 		{method: http.MethodPost, path: "/api/keys", handler: h.createKey, auth: authUser,
