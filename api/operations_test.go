@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"sort"
 	"strings"
 	"testing"
@@ -133,5 +134,21 @@ func TestDatabaseGoneGives503WithRetryAfter(t *testing.T) {
 	r.must(t, 503)
 	if code, _ := r.errorCode(t); code != "unavailable" || r.header.Get("Retry-After") == "" {
 		t.Fatalf("code %q, Retry-After %q", code, r.header.Get("Retry-After"))
+	}
+}
+
+func TestWebAppDoesNotAnswerAPIPaths(t *testing.T) {
+	t.Parallel()
+	ui := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("<html>app</html>")) })
+	e := newEnv(t, func(p *api.Params) { p.UI = ui })
+	c := e.client()
+	if r := c.do("GET", "/agents/some-page", "", nil).must(t, 200); !strings.Contains(string(r.body), "app") {
+		t.Fatalf("web app route: %s", r.body)
+	}
+	for _, path := range []string{"/api/agent", "/api/agents/x/nope", "/v1/models-typo"} {
+		r := c.do("GET", path, "", nil).must(t, 404)
+		if code, _ := r.errorCode(t); code != "not_found" {
+			t.Fatalf("%s: code %q", path, code)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -103,7 +104,14 @@ func New(p Params) *Server {
 		e.Add(r.method, r.path, r.handler, mw...)
 	}
 	if p.UI != nil {
-		e.GET("/*", echo.WrapHandler(p.UI))
+		ui := echo.WrapHandler(p.UI)
+		e.GET("/*", func(c echo.Context) error {
+			// A mistyped API path is a JSON 404, not the web app's page.
+			if p := c.Request().URL.Path; strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/v1/") {
+				return echo.ErrNotFound
+			}
+			return ui(c)
+		})
 	}
 	h.openapi = openAPIDocument(s.routes, p.Config.Version)
 	return s
