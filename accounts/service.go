@@ -174,11 +174,6 @@ func (s *Service) PurgeExpiredSessions(ctx context.Context) (int64, error) {
 	return s.store.deleteExpiredSessions(ctx, s.now())
 }
 
-// User returns the user with id.
-func (s *Service) User(ctx context.Context, id string) (User, error) {
-	return s.store.userByID(ctx, id)
-}
-
 // CreateKey makes an API key for the user. The returned secret is the whole
 // key; it is not stored and cannot be shown again.
 func (s *Service) CreateKey(ctx context.Context, userID, name string) (APIKey, string, error) {

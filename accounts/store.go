@@ -49,20 +49,6 @@ func (s *store) userByEmail(ctx context.Context, email string) (userRow, error) 
 	return r, nil
 }
 
-// UserByID returns the user with id.
-func (s *store) userByID(ctx context.Context, id string) (User, error) {
-	var u User
-	err := s.pool.QueryRow(ctx, `SELECT id, email, display_name, created_at FROM users WHERE id = $1`, id).
-		Scan(&u.ID, &u.Email, &u.DisplayName, &u.CreatedAt)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return User{}, ErrNotFound
-	}
-	if err != nil {
-		return User{}, fmt.Errorf("accounts: user by id: %w", err)
-	}
-	return u, nil
-}
-
 type querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 }

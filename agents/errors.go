@@ -9,9 +9,6 @@ var (
 	// ErrForbidden is returned when the caller may see an agent but may not
 	// perform the requested action on it.
 	ErrForbidden = errors.New("agents: forbidden")
-	// ErrConflict is returned when a change collides with the agent's current
-	// state (a concurrent update, a duplicate slug or version).
-	ErrConflict = errors.New("agents: conflict")
 
 	// ErrInvalidCard is returned for a character card that is malformed or
 	// breaks a field rule. Field-level problems come as a *FieldError, which

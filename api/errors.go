@@ -78,8 +78,6 @@ func toError(err error) *Error {
 		return &Error{Status: http.StatusNotFound, Code: "agent_not_found", Message: "No agent with this id exists, or you may not see it.", Err: err}
 	case errors.Is(err, agents.ErrForbidden):
 		return &Error{Status: http.StatusForbidden, Code: "forbidden", Message: "Only the agent's owner may do this.", Err: err}
-	case errors.Is(err, agents.ErrConflict):
-		return &Error{Status: http.StatusConflict, Code: "conflict", Message: "The agent changed at the same time; retry.", Err: err}
 	case errors.Is(err, agents.ErrTooLarge):
 		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: "The file is too large: " + err.Error(), Err: err}
 	case errors.Is(err, agents.ErrImageTooLarge):
