@@ -3,13 +3,12 @@ package accounts_test
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/timbre-ai/timbre/accounts"
-	"github.com/timbre-ai/timbre/bus"
+	"github.com/timbre-ai/timbre/bus/bustest"
 	"github.com/timbre-ai/timbre/db/dbtest"
 )
 
@@ -165,15 +164,7 @@ func TestKeyRevocationReachesOtherProcesses(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := dbtest.New(t)
-	b, err := bus.Open(ctx, bus.Config{DataDir: t.TempDir()}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Close(ctx) })
-	revoked, err := b.Broadcast("timbre.keys.revoked")
-	if err != nil {
-		t.Fatal(err)
-	}
+	revoked := bustest.Broadcast(t, "timbre.keys.revoked")
 	process := func() *accounts.Service {
 		cfg := cheap
 		cfg.KeyCacheTTL, cfg.Revocations = time.Hour, revoked

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"image"
 	"image/png"
-	"log/slog"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -14,7 +13,7 @@ import (
 
 	"github.com/timbre-ai/timbre/accounts"
 	"github.com/timbre-ai/timbre/agents"
-	"github.com/timbre-ai/timbre/bus"
+	"github.com/timbre-ai/timbre/bus/bustest"
 	"github.com/timbre-ai/timbre/db/dbtest"
 )
 
@@ -24,15 +23,7 @@ func TestCacheInvalidationAcrossProcesses(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	pool := dbtest.New(t)
-	b, err := bus.Open(ctx, bus.Config{DataDir: t.TempDir()}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Close(ctx) })
-	changes, err := b.Broadcast("timbre.agents.changed")
-	if err != nil {
-		t.Fatal(err)
-	}
+	changes := bustest.Broadcast(t, "timbre.agents.changed")
 	process := func() *agents.Service {
 		svc := agents.NewService(pool, agents.Config{CacheTTL: time.Hour, Changes: changes})
 		stop, err := changes.Subscribe(svc.Forget)

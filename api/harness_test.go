@@ -20,7 +20,7 @@ import (
 	"github.com/timbre-ai/timbre/accounts"
 	"github.com/timbre-ai/timbre/agents"
 	"github.com/timbre-ai/timbre/api"
-	"github.com/timbre-ai/timbre/bus"
+	"github.com/timbre-ai/timbre/bus/bustest"
 	"github.com/timbre-ai/timbre/db/dbtest"
 )
 
@@ -37,11 +37,7 @@ type envOption func(*api.Params)
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
 	pool := dbtest.New(t)
-	b, err := bus.Open(context.Background(), bus.Config{DataDir: t.TempDir()}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = b.Close(context.Background()) })
+	b := bustest.New(t)
 	p := api.Params{
 		Config:   api.Config{AuthRatePerMinute: 10000, MaxBodyBytes: 64 << 10, MaxUploadBytes: 4 << 20, Version: "test"},
 		Logger:   slog.New(slog.DiscardHandler),
