@@ -54,6 +54,16 @@ func charx(t *testing.T, files map[string][]byte) []byte {
 	return buf.Bytes()
 }
 
+// cardFixture reads a card file from the agents package's test data.
+func cardFixture(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile("../agents/testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // zipBomb is a CHARX whose one asset inflates to 1 GiB from about 1 MiB.
 func zipBomb(t *testing.T, card []byte) []byte {
 	t.Helper()
@@ -82,14 +92,8 @@ func TestImportRefusesBadFilesAndWritesNothing(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	alice := e.signup("alice")
-	v2, err := os.ReadFile("../agents/testdata/card_v2.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	v3, err := os.ReadFile("../agents/testdata/card_v3.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	v2 := cardFixture(t, "card_v2.json")
+	v3 := cardFixture(t, "card_v3.json")
 	good := pngWith(t, map[string]string{"chara": base64.StdEncoding.EncodeToString(v2)})
 	wrongSpec := strings.Replace(string(v3), "chara_card_v3", "chara_card_v9", 1)
 
@@ -144,10 +148,7 @@ func TestCHARXRoundTripKeepsAssets(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	alice := e.signup("alice")
-	v3, err := os.ReadFile("../agents/testdata/card_v3.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	v3 := cardFixture(t, "card_v3.json")
 	var icon bytes.Buffer
 	png.Encode(&icon, image.NewGray(image.Rect(0, 0, 16, 16)))
 	in := charx(t, map[string][]byte{"card.json": v3, "assets/icon/images/main.png": icon.Bytes(), "assets/emotion/images/happy.png": icon.Bytes(), "assets/other/notes.txt": []byte("lore notes")})
@@ -183,10 +184,7 @@ func TestCHARXExportOfACardWithoutItsAssets(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	alice := e.signup("alice")
-	v3, err := os.ReadFile("../agents/testdata/card_v3.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	v3 := cardFixture(t, "card_v3.json")
 	a := agentOf(t, alice.upload("POST", "/api/agents/import", "file", "nyx.json", v3).must(t, 201))
 	out := alice.do("GET", "/api/agents/"+a["id"].(string)+"/export?format=charx", "", nil).must(t, 200)
 	if _, err := zip.NewReader(bytes.NewReader(out.body), int64(len(out.body))); err != nil {
