@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -119,7 +120,7 @@ func (h *handlers) deleteKey(c echo.Context) error {
 		return newError(http.StatusNotFound, "key_not_found", "No API key with this id.")
 	}
 	if err := h.accounts.RevokeKey(c.Request().Context(), callerID(c), id); err != nil {
-		if errorIs(err, accounts.ErrNotFound) {
+		if errors.Is(err, accounts.ErrNotFound) {
 			return newError(http.StatusNotFound, "key_not_found", "No API key with this id.")
 		}
 		return err

@@ -2,6 +2,7 @@ package api
 
 import (
 	"crypto/subtle"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -61,7 +62,7 @@ func (h *handlers) identify(next echo.HandlerFunc) echo.HandlerFunc {
 			switch {
 			case err == nil:
 				c.Set(identityKey, &identity{user: user, session: &sess})
-			case errorIs(err, accounts.ErrUnauthenticated):
+			case errors.Is(err, accounts.ErrUnauthenticated):
 				h.clearSessionCookie(c)
 			default:
 				return err

@@ -14,8 +14,6 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-func errorIs(err, target error) bool { return errors.Is(err, target) }
-
 // readJSON returns the request body after checking that it is JSON: 415 for
 // another content type, 413 past the route's limit, 400 when malformed.
 func readJSON(c echo.Context) ([]byte, error) {
