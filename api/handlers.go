@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/timbre-ai/timbre/accounts"
 	"github.com/timbre-ai/timbre/agents"
@@ -17,15 +15,15 @@ import (
 
 // handlers holds what the route handlers use.
 type handlers struct {
-	cfg      Config
-	logger   *slog.Logger
-	accounts *accounts.Service
-	agents   *agents.Service
-	ready    map[string]Pinger
-	limiter  *ipLimiter
-	registry *prometheus.Registry
-	ui       http.Handler
-	openapi  []byte
+	cfg            Config
+	logger         *slog.Logger
+	accounts       *accounts.Service
+	agents         *agents.Service
+	ready          map[string]Pinger
+	limiter        *ipLimiter
+	metricsHandler http.Handler
+	ui             http.Handler
+	openapi        []byte
 }
 
 func (h *handlers) healthz(c echo.Context) error {
@@ -60,7 +58,7 @@ func (h *handlers) readyz(c echo.Context) error {
 }
 
 func (h *handlers) metrics(c echo.Context) error {
-	promhttp.HandlerFor(h.registry, promhttp.HandlerOpts{}).ServeHTTP(c.Response(), c.Request())
+	h.metricsHandler.ServeHTTP(c.Response(), c.Request())
 	return nil
 }
 

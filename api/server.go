@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/timbre-ai/timbre/accounts"
 	"github.com/timbre-ai/timbre/agents"
@@ -77,14 +78,14 @@ func New(p Params) *Server {
 	e.IPExtractor = echo.ExtractIPDirect()
 
 	h := &handlers{
-		cfg:      p.Config,
-		logger:   p.Logger,
-		accounts: p.Accounts,
-		agents:   p.Agents,
-		ready:    p.Ready,
-		limiter:  newIPLimiter(p.Config.AuthRatePerMinute, time.Minute),
-		registry: p.Metrics,
-		ui:       p.UI,
+		cfg:            p.Config,
+		logger:         p.Logger,
+		accounts:       p.Accounts,
+		agents:         p.Agents,
+		ready:          p.Ready,
+		limiter:        newIPLimiter(p.Config.AuthRatePerMinute, time.Minute),
+		metricsHandler: promhttp.HandlerFor(p.Metrics, promhttp.HandlerOpts{}),
+		ui:             p.UI,
 	}
 	e.Use(middleware.RequestID())
 	e.Use(newMetrics(p.Metrics).middleware)
