@@ -36,9 +36,10 @@ help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(firstword $(MAKEFILE_LIST)) | \
 		awk 'BEGIN { FS = ":.*## " } { printf "  make %-8s %s\n", $$1, $$2 }'
 
-setup: ## install and start what is missing (PostgreSQL, pgvector, database); needs root
+setup: ## install and start what is missing (PostgreSQL, pgvector, database, word vectors); needs root
 	@echo "make setup: scripts/setup"
 	@scripts/setup
+	@scripts/setup-embeddings
 
 build: ## build bin/timbre
 	@echo "make build: $(GO) build -o $(BIN) ./cmd/timbre (version $(VERSION))"

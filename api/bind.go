@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"strings"
 	"unicode/utf8"
@@ -76,37 +77,47 @@ func bindJSON(c echo.Context, v any) error {
 	return nil
 }
 
-// readUpload returns the bytes of a multipart file field, or of a raw body
-// when the request is not multipart.
+// readUpload returns the bytes of a multipart file field; an empty file is
+// a 400.
 func readUpload(c echo.Context, field string) ([]byte, error) {
+	data, _, err := readUploadFile(c, field)
+	if err != nil {
+		return nil, err
+	}
+	if len(data) == 0 {
+		return nil, fieldError(field, "is empty")
+	}
+	return data, nil
+}
+
+// readUploadFile returns the bytes of a multipart file field, which may be
+// empty, with the part's header (file name, declared content type).
+func readUploadFile(c echo.Context, field string) ([]byte, *multipart.FileHeader, error) {
 	ct := c.Request().Header.Get(echo.HeaderContentType)
 	mt, _, _ := mime.ParseMediaType(ct)
 	if mt != echo.MIMEMultipartForm {
-		return nil, newError(http.StatusUnsupportedMediaType, "unsupported_media_type",
+		return nil, nil, newError(http.StatusUnsupportedMediaType, "unsupported_media_type",
 			"Send the file as multipart/form-data in the field '"+field+"'.")
 	}
 	fh, err := c.FormFile(field)
 	if err != nil {
 		var he *echo.HTTPError
 		if errors.As(err, &he) {
-			return nil, he
+			return nil, nil, he
 		}
 		if strings.Contains(err.Error(), "request body too large") {
-			return nil, echo.ErrStatusRequestEntityTooLarge
+			return nil, nil, echo.ErrStatusRequestEntityTooLarge
 		}
-		return nil, fieldError(field, "is missing: send the file in the multipart field '"+field+"'")
+		return nil, nil, fieldError(field, "is missing: send the file in the multipart field '"+field+"'")
 	}
 	f, err := fh.Open()
 	if err != nil {
-		return nil, fmt.Errorf("api: open upload: %w", err)
+		return nil, nil, fmt.Errorf("api: open upload: %w", err)
 	}
 	defer f.Close()
 	data, err := io.ReadAll(f)
 	if err != nil {
-		return nil, fmt.Errorf("api: read upload: %w", err)
+		return nil, nil, fmt.Errorf("api: read upload: %w", err)
 	}
-	if len(data) == 0 {
-		return nil, fieldError(field, "is empty")
-	}
-	return data, nil
+	return data, fh, nil
 }

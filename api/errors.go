@@ -14,6 +14,7 @@ import (
 	"github.com/timbre-ai/timbre/accounts"
 	"github.com/timbre-ai/timbre/agents"
 	"github.com/timbre-ai/timbre/db"
+	"github.com/timbre-ai/timbre/knowledge"
 )
 
 // Error is what a client sees: a status, a stable snake_case code and a safe
@@ -64,6 +65,7 @@ func toError(err error) *Error {
 	}
 	var agentField *agents.FieldError
 	var accountField *accounts.FieldError
+	var knowledgeField *knowledge.FieldError
 	var httpErr *echo.HTTPError
 	switch {
 	case errors.As(err, &agentField):
@@ -74,6 +76,22 @@ func toError(err error) *Error {
 		e := fieldError(accountField.Field, accountField.Message)
 		e.Err = err
 		return e
+	case errors.As(err, &knowledgeField):
+		e := fieldError(knowledgeField.Field, knowledgeField.Message)
+		e.Err = err
+		return e
+	case errors.Is(err, knowledge.ErrNotFound):
+		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "No knowledge base or document with this id exists, or you may not see it.", Err: err}
+	case errors.Is(err, knowledge.ErrUnsupported):
+		return &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_document", Message: "Unsupported document type: send text, Markdown, HTML or PDF. " + knowledgeMessage(err), Err: err}
+	case errors.Is(err, knowledge.ErrEmpty):
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "empty_document", Message: "The document is empty.", Err: err}
+	case errors.Is(err, knowledge.ErrTooLarge):
+		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: "The document is too large: " + knowledgeMessage(err), Err: err}
+	case errors.Is(err, knowledge.ErrURLRefused):
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "url_refused", Message: knowledgeMessage(err), Field: "url", Err: err}
+	case errors.Is(err, knowledge.ErrEmbedderUnavailable):
+		return &Error{Status: http.StatusServiceUnavailable, Code: "embedder_unavailable", Message: "The embedding model could not be reached; try again shortly.", RetryAfter: 10, Err: err}
 	case errors.Is(err, agents.ErrNotFound):
 		return &Error{Status: http.StatusNotFound, Code: "agent_not_found", Message: "No agent with this id exists, or you may not see it.", Err: err}
 	case errors.Is(err, agents.ErrForbidden):
@@ -119,6 +137,19 @@ func safeMessage(err error) string {
 	// Drop the package and step prefixes the domain adds for the log.
 	msg := err.Error()
 	for _, prefix := range []string{"agents: ", "import: ", "card json: ", "card png: ", "charx: ", "avatar: "} {
+		msg = strings.ReplaceAll(msg, prefix, "")
+	}
+	if len(msg) > 300 {
+		msg = msg[:300] + "…"
+	}
+	return msg
+}
+
+// knowledgeMessage is the user-facing part of a knowledge error: the
+// extract and fetch packages write their messages for users.
+func knowledgeMessage(err error) string {
+	msg := err.Error()
+	for _, prefix := range []string{"knowledge: url refused: ", "knowledge: unsupported document type: ", "knowledge: document too large: ", "knowledge: "} {
 		msg = strings.ReplaceAll(msg, prefix, "")
 	}
 	if len(msg) > 300 {

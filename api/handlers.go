@@ -11,6 +11,7 @@ import (
 
 	"github.com/timbre-ai/timbre/accounts"
 	"github.com/timbre-ai/timbre/agents"
+	"github.com/timbre-ai/timbre/knowledge"
 )
 
 // handlers holds what the route handlers use.
@@ -19,6 +20,7 @@ type handlers struct {
 	logger         *slog.Logger
 	accounts       *accounts.Service
 	agents         *agents.Service
+	knowledge      *knowledge.Service
 	ready          map[string]Pinger
 	limiter        *ipLimiter
 	metricsHandler http.Handler

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +23,9 @@ import (
 	"github.com/timbre-ai/timbre/api"
 	"github.com/timbre-ai/timbre/bus/bustest"
 	"github.com/timbre-ai/timbre/db/dbtest"
+	"github.com/timbre-ai/timbre/knowledge"
+	"github.com/timbre-ai/timbre/knowledge/embed"
+	"github.com/timbre-ai/timbre/knowledge/fetch"
 )
 
 // env is a real server on a fresh database.
@@ -47,9 +51,29 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		Ready:   map[string]api.Pinger{"bus": b},
 		Metrics: prometheus.NewRegistry(),
 	}
+	ks, err := knowledge.New(context.Background(), knowledge.Params{
+		Pool: pool, Bus: b, Embedders: []knowledge.Embedder{embed.NewNgram()},
+		Fetcher: fetch.New(fetch.Config{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, Timeout: 5 * time.Second}),
+		Config:  knowledge.Config{Backoff: []time.Duration{50 * time.Millisecond}},
+		Logger:  slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatalf("knowledge.New: %v", err)
+	}
+	p.Knowledge = ks
 	for _, o := range opts {
 		o(&p)
 	}
+	workers, stopWorkers := context.WithCancel(context.Background())
+	workersDone := make(chan struct{})
+	go func() {
+		defer close(workersDone)
+		_ = p.Knowledge.Start(workers)
+	}()
+	t.Cleanup(func() {
+		stopWorkers()
+		<-workersDone
+	})
 	s := api.New(p)
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)

@@ -80,6 +80,14 @@ func operation(r route) obj {
 			"type": "object", "required": []string{"file"},
 			"properties": obj{"file": obj{"type": "string", "format": "binary"}},
 		}}}}
+	case "multipart|DocumentURL":
+		op["requestBody"] = obj{"required": true, "content": obj{
+			"multipart/form-data": obj{"schema": obj{
+				"type": "object", "required": []string{"file"},
+				"properties": obj{"file": obj{"type": "string", "format": "binary"}},
+			}},
+			"application/json": obj{"schema": ref("DocumentURL")},
+		}}
 	default:
 		op["requestBody"] = obj{"required": true, "content": obj{"application/json": obj{"schema": ref(r.doc.request)}}}
 	}
@@ -151,7 +159,7 @@ func schemas() obj {
 		"id": str(""), "name": str(""), "prefix": str(""), "created_at": obj{"type": "string", "format": "date-time"},
 		"last_used_at": obj{"type": []string{"string", "null"}, "format": "date-time"},
 	}}
-	return obj{
+	out := obj{
 		"Error": obj{"type": "object", "required": []string{"error"}, "properties": obj{"error": obj{
 			"type": "object", "required": []string{"code", "message"},
 			"properties": obj{"code": str("stable snake_case code"), "message": str("human sentence"), "field": str("input at fault, when one is")},
@@ -182,5 +190,55 @@ func schemas() obj {
 		"VersionResponse": obj{"type": "object", "properties": obj{"version": ref("Version")}},
 		"VersionList":     obj{"type": "object", "properties": obj{"items": arr(ref("Version"))}},
 		"VersionCard":     obj{"type": "object", "properties": obj{"number": obj{"type": "integer"}, "card": obj{"type": "object", "properties": card}}},
+	}
+	for k, v := range knowledgeSchemas() {
+		out[k] = v
+	}
+	return out
+}
+
+func knowledgeSchemas() obj {
+	date := obj{"type": "string", "format": "date-time"}
+	integer := obj{"type": "integer"}
+	base := obj{"type": "object", "properties": obj{
+		"id": str(""), "owner_id": str(""), "name": str(""), "description": str(""),
+		"embedder": str("the model whose vectors search uses"), "embed_dim": integer,
+		"next_embedder": str("set while re-embedding"), "documents": integer, "chunks": integer,
+		"created_at": date, "updated_at": date,
+	}}
+	document := obj{"type": "object", "properties": obj{
+		"id": str(""), "knowledge_base_id": str(""), "title": str(""), "filename": str(""), "url": str(""),
+		"media_type":   str("detected: text/plain, text/markdown, text/html or application/pdf"),
+		"content_hash": str("SHA-256 of the original bytes"), "size_bytes": integer,
+		"status": obj{"type": "string", "enum": []string{"queued", "processing", "ready", "failed"}},
+		"error":  str("why it failed, or why the last attempt failed"), "chunks": integer, "attempts": integer,
+		"duplicate_of": str("a fetched page whose content was already stored"), "created_at": date, "updated_at": date,
+	}}
+	citation := obj{"type": "object", "properties": obj{
+		"document_id": str(""), "title": str(""), "heading_path": arr(obj{"type": "string"}),
+		"start": obj{"type": "integer", "description": "offset in characters of the document's extracted text"},
+		"end":   integer, "page": obj{"type": "integer", "description": "PDF page, 1-based"}, "url": str(""),
+	}}
+	return obj{
+		"KnowledgeBaseInput": obj{"type": "object", "properties": obj{
+			"name": str("required on create, 1–200 characters"), "description": str("at most 2000 characters"),
+			"embedder": str("one of GET /api/embedders; changing it re-embeds"),
+		}},
+		"KnowledgeBase":         base,
+		"KnowledgeBaseResponse": obj{"type": "object", "properties": obj{"knowledge_base": ref("KnowledgeBase")}},
+		"KnowledgeBaseList":     obj{"type": "object", "properties": obj{"items": arr(ref("KnowledgeBase"))}},
+		"EmbedderList":          obj{"type": "object", "properties": obj{"items": arr(obj{"type": "string"}), "default": str("")}},
+		"DocumentURL":           obj{"type": "object", "required": []string{"url"}, "properties": obj{"url": str("http or https; private addresses are refused")}},
+		"Document":              document,
+		"DocumentResponse":      obj{"type": "object", "properties": obj{"document": ref("Document"), "duplicate": obj{"type": "boolean"}}},
+		"DocumentList":          obj{"type": "object", "properties": obj{"items": arr(ref("Document"))}},
+		"Citation":              citation,
+		"SearchResults": obj{"type": "object", "properties": obj{
+			"results": arr(obj{"type": "object", "properties": obj{
+				"chunk_id": str(""), "document_id": str(""), "knowledge_base_id": str(""), "text": str(""),
+				"score": obj{"type": "number"}, "citation": ref("Citation"),
+			}}),
+			"degraded": str("why vector search was left out, when it was"),
+		}},
 	}
 }

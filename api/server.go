@@ -14,6 +14,7 @@ import (
 
 	"github.com/timbre-ai/timbre/accounts"
 	"github.com/timbre-ai/timbre/agents"
+	"github.com/timbre-ai/timbre/knowledge"
 )
 
 // Config tunes the HTTP server.
@@ -41,6 +42,8 @@ type Params struct {
 	Logger   *slog.Logger
 	Accounts *accounts.Service
 	Agents   *agents.Service
+	// Knowledge serves knowledge bases, documents and search.
+	Knowledge *knowledge.Service
 	// Ready lists the dependencies /readyz checks, by name.
 	Ready map[string]Pinger
 	// Metrics receives the HTTP metrics; /metrics serves it.
@@ -82,6 +85,7 @@ func New(p Params) *Server {
 		logger:         p.Logger,
 		accounts:       p.Accounts,
 		agents:         p.Agents,
+		knowledge:      p.Knowledge,
 		ready:          p.Ready,
 		limiter:        newIPLimiter(p.Config.AuthRatePerMinute, time.Minute),
 		metricsHandler: promhttp.HandlerFor(p.Metrics, promhttp.HandlerOpts{}),

@@ -7,11 +7,14 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/timbre-ai/timbre/knowledge/fetch"
 )
 
 // config is everything the binary reads from TIMBRE_* variables (and flags).
@@ -30,6 +33,13 @@ type config struct {
 	SessionTTL        time.Duration
 	CacheTTL          time.Duration
 	ShutdownTimeout   time.Duration
+	EmbedProvider     string
+	EmbedModel        string
+	EmbedBaseURL      string
+	EmbedAPIKey       string
+	FetchAllow        []netip.Prefix
+	MaxDocumentBytes  int64
+	IngestWorkers     int
 }
 
 // setting is one TIMBRE_* variable: its flag, default, meaning and parser.
@@ -111,6 +121,41 @@ func settings() []setting {
 			c.CacheTTL = d
 			return nil
 		}},
+		{"TIMBRE_EMBED_PROVIDER", "embed-provider", "local", "embedder for knowledge search: local (no network), openai (any OpenAI-compatible /v1/embeddings) or ollama", func(c *config, v string) error {
+			if v != "local" && v != "openai" && v != "ollama" {
+				return errors.New("must be local, openai or ollama")
+			}
+			c.EmbedProvider = v
+			return nil
+		}},
+		{"TIMBRE_EMBED_MODEL", "embed-model", "", "embedding model; empty picks the provider's default (local: ngram; openai: text-embedding-3-small; ollama: nomic-embed-text)", func(c *config, v string) error {
+			c.EmbedModel = strings.TrimSpace(v)
+			return nil
+		}},
+		{"TIMBRE_EMBED_BASE_URL", "embed-base-url", "", "embedding server URL; empty picks https://api.openai.com/v1 or http://127.0.0.1:11434", func(c *config, v string) error {
+			if v != "" {
+				u, err := url.Parse(v)
+				if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+					return errors.New("must be an http:// or https:// URL, e.g. http://127.0.0.1:8000/v1")
+				}
+			}
+			c.EmbedBaseURL = v
+			return nil
+		}},
+		{"TIMBRE_EMBED_API_KEY", "embed-api-key", "", "API key sent to the embedding server as a Bearer token", func(c *config, v string) error {
+			c.EmbedAPIKey = v
+			return nil
+		}},
+		{"TIMBRE_FETCH_ALLOW", "fetch-allow", "", "addresses the URL fetcher may reach although they are private, loopback or link-local (comma-separated IPs or CIDRs)", func(c *config, v string) error {
+			p, err := fetch.ParseAllow(v)
+			if err != nil {
+				return err
+			}
+			c.FetchAllow = p
+			return nil
+		}},
+		{"TIMBRE_MAX_DOCUMENT_BYTES", "max-document-bytes", "20971520", "largest knowledge document (upload or fetched page)", int64In(1024, 1<<30, func(c *config, n int64) { c.MaxDocumentBytes = n })},
+		{"TIMBRE_INGEST_WORKERS", "ingest-workers", "1", "documents this process ingests at once", intIn(1, 64, func(c *config, n int) { c.IngestWorkers = n })},
 		{"TIMBRE_SHUTDOWN_TIMEOUT", "shutdown-timeout", "15s", "how long shutdown waits for requests in flight", durationIn(time.Second, time.Hour, func(c *config, d time.Duration) { c.ShutdownTimeout = d })},
 	}
 }

@@ -26,6 +26,9 @@ import (
 	"github.com/timbre-ai/timbre/api"
 	"github.com/timbre-ai/timbre/bus"
 	"github.com/timbre-ai/timbre/db"
+	"github.com/timbre-ai/timbre/knowledge"
+	"github.com/timbre-ai/timbre/knowledge/embed"
+	"github.com/timbre-ai/timbre/knowledge/fetch"
 	"github.com/timbre-ai/timbre/migrations"
 	"github.com/timbre-ai/timbre/webui"
 )
@@ -180,6 +183,24 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	}
 	defer stopChanges()
 
+	knowledgeSvc, err := newKnowledge(ctx, cfg, pool, b, logger)
+	if err != nil {
+		return err
+	}
+	// Ingestion workers stop after HTTP and before the bus closes.
+	workersCtx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
+	workersDone := make(chan struct{})
+	go func() {
+		defer close(workersDone)
+		if err := knowledgeSvc.Start(workersCtx); err != nil {
+			logger.Error("knowledge workers stopped", "error", err)
+		}
+	}()
+	defer func() {
+		stopWorkers()
+		<-workersDone
+	}()
+
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	server := api.New(api.Params{
@@ -190,12 +211,13 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 			SecureCookies:     cfg.SecureCookies,
 			Version:           version,
 		},
-		Logger:   logger,
-		Accounts: accountsSvc,
-		Agents:   agentsSvc,
-		Ready:    map[string]api.Pinger{"database": poolPinger{pool}, "bus": b},
-		Metrics:  registry,
-		UI:       webui.Handler(),
+		Logger:    logger,
+		Accounts:  accountsSvc,
+		Agents:    agentsSvc,
+		Knowledge: knowledgeSvc,
+		Ready:     map[string]api.Pinger{"database": poolPinger{pool}, "bus": b},
+		Metrics:   registry,
+		UI:        webui.Handler(),
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -226,8 +248,8 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	if err := httpServer.Shutdown(shutdownCtx); err != nil {
 		logger.Warn("http shutdown incomplete", "error", err)
 	}
-	// Deferred: bus, then database.
-	logger.Info("http server stopped; closing bus and database")
+	// Deferred: ingestion workers, bus, then database.
+	logger.Info("http server stopped; stopping workers, closing bus and database")
 	return nil
 }
 
@@ -278,6 +300,38 @@ func purgeSessions(ctx context.Context, svc *accounts.Service, logger *slog.Logg
 		case <-t.C:
 		}
 	}
+}
+
+// newKnowledge builds the knowledge service with the configured embedder
+// (the default for new knowledge bases) and every local embedder this
+// machine can run, so knowledge bases made with any of them stay searchable.
+func newKnowledge(ctx context.Context, cfg config, pool *pgxpool.Pool, b *bus.Bus, logger *slog.Logger) (*knowledge.Service, error) {
+	primary, err := embed.New(embed.Config{
+		Provider: cfg.EmbedProvider, Model: cfg.EmbedModel, BaseURL: cfg.EmbedBaseURL, APIKey: cfg.EmbedAPIKey, DataDir: cfg.DataDir,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("embedder: %w", err)
+	}
+	embedders := []knowledge.Embedder{primary}
+	for _, model := range []string{"ngram", "wink"} {
+		e, err := embed.New(embed.Config{Provider: "local", Model: model, DataDir: cfg.DataDir})
+		if err != nil {
+			logger.Info("local embedder not available", "model", model, "error", err)
+			continue
+		}
+		if e.Name() != primary.Name() {
+			embedders = append(embedders, e)
+		}
+	}
+	logger.Info("knowledge embedder", "default", primary.Name(), "embedders", len(embedders))
+	return knowledge.New(ctx, knowledge.Params{
+		Pool:      pool,
+		Bus:       b,
+		Embedders: embedders,
+		Fetcher:   fetch.New(fetch.Config{Allow: cfg.FetchAllow, MaxBytes: cfg.MaxDocumentBytes}),
+		Config:    knowledge.Config{MaxDocumentBytes: cfg.MaxDocumentBytes, Workers: cfg.IngestWorkers},
+		Logger:    logger.With("component", "knowledge"),
+	})
 }
 
 type poolPinger struct{ pool *pgxpool.Pool }
