@@ -48,17 +48,45 @@ func fold(s string) folded {
 	b.Grow(len(s))
 	f.byteAt = make([]int, 0, len(s))
 	f.origin = make([]int, 0, len(s))
-	i := 0 // rune offset in s; ranging over a string counts an invalid byte as one rune, as []rune(s) does
-	for _, r := range s {
+	// []rune counts an invalid byte as one rune, as the offsets do.
+	runes := []rune(s)
+	lineStart := true
+	for i := 0; i < len(runes); i++ {
+		r := runes[i]
+		if lineStart {
+			// An ordered-list marker ("12. " or "3) ") at the start of a line.
+			if n := listMarker(runes[i:]); n > 0 {
+				i += n - 1
+				lineStart = false
+				continue
+			}
+		}
+		if r == '\n' {
+			lineStart = true
+		} else if r != ' ' && r != '\t' {
+			lineStart = false
+		}
 		if c, keep := foldRune(r); keep {
 			f.byteAt = append(f.byteAt, b.Len())
 			f.origin = append(f.origin, i)
 			b.WriteRune(c)
 		}
-		i++
 	}
 	f.text = b.String()
 	return f
+}
+
+// listMarker returns the length of an ordered-list marker ("1. ", "12) ")
+// at the start of r, or 0.
+func listMarker(r []rune) int {
+	n := 0
+	for n < len(r) && n < 4 && r[n] >= '0' && r[n] <= '9' {
+		n++
+	}
+	if n == 0 || n+1 >= len(r) || (r[n] != '.' && r[n] != ')') || r[n+1] != ' ' {
+		return 0
+	}
+	return n + 2
 }
 
 // foldRune maps r to the character Locate compares, or reports that r is

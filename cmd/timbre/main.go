@@ -313,15 +313,16 @@ func newKnowledge(ctx context.Context, cfg config, pool *pgxpool.Pool, b *bus.Bu
 		return nil, fmt.Errorf("embedder: %w", err)
 	}
 	embedders := []knowledge.Embedder{primary}
-	for _, model := range []string{"ngram", "wink"} {
-		e, err := embed.New(embed.Config{Provider: "local", Model: model, DataDir: cfg.DataDir})
+	for _, model := range []string{embed.ModelNgram, embed.ModelWink} {
+		if cfg.EmbedProvider == embed.ProviderLocal && (cfg.EmbedModel == model || (cfg.EmbedModel == "" && model == embed.ModelNgram)) {
+			continue // the primary already
+		}
+		e, err := embed.New(embed.Config{Provider: embed.ProviderLocal, Model: model, DataDir: cfg.DataDir})
 		if err != nil {
 			logger.Info("local embedder not available", "model", model, "error", err)
 			continue
 		}
-		if e.Name() != primary.Name() {
-			embedders = append(embedders, e)
-		}
+		embedders = append(embedders, e)
 	}
 	logger.Info("knowledge embedder", "default", primary.Name(), "embedders", len(embedders))
 	return knowledge.New(ctx, knowledge.Params{
