@@ -57,12 +57,12 @@ func (s *Service) Start(ctx context.Context) error {
 	return s.queue.Consume(ctx, s.handle)
 }
 
-// requeueUnfinished publishes a job for every document that is queued, or
-// processing with an expired lease. A document whose job is still in the
-// queue gets a second one; the claim lets only one of them do the work.
+// requeueUnfinished publishes a job for every unfinished document. A
+// document whose job is still in the queue gets a second one, and one that a
+// live worker holds is retried until that worker finishes: the claim lets
+// only one of them do the work.
 func (s *Service) requeueUnfinished(ctx context.Context) error {
-	rows, err := s.store.pool.Query(ctx, `SELECT id, attempts FROM documents
-		WHERE status IN ('queued', 'processing') AND (lease_until IS NULL OR lease_until < now())`)
+	rows, err := s.store.pool.Query(ctx, `SELECT id, attempts FROM documents WHERE status IN ('queued', 'processing')`)
 	if err != nil {
 		return fmt.Errorf("knowledge: find unfinished documents: %w", err)
 	}

@@ -43,7 +43,7 @@ const (
 	DefaultMaxAttempts      = 6
 	DefaultChunkTokens      = 200
 	DefaultChunkOverlap     = 24
-	defaultLease            = 2 * time.Minute
+	DefaultLease            = 30 * time.Second
 	maxNameRunes            = 200
 	maxDescriptionRunes     = 2000
 	maxURLBytes             = 2048
@@ -64,7 +64,7 @@ type Config struct {
 	// embedding is CPU-bound on small machines).
 	Workers int
 	// Lease is how long a worker holds a document between renewals; a
-	// crashed worker's document is taken over after it (default 2m).
+	// crashed worker's document is taken over after it (default 30s).
 	Lease time.Duration
 }
 
@@ -88,7 +88,7 @@ func (c Config) withDefaults() Config {
 		c.Workers = 1
 	}
 	if c.Lease <= 0 {
-		c.Lease = defaultLease
+		c.Lease = DefaultLease
 	}
 	return c
 }

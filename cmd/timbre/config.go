@@ -40,6 +40,7 @@ type config struct {
 	FetchAllow        []netip.Prefix
 	MaxDocumentBytes  int64
 	IngestWorkers     int
+	IngestLease       time.Duration
 }
 
 // setting is one TIMBRE_* variable: its flag, default, meaning and parser.
@@ -156,6 +157,7 @@ func settings() []setting {
 		}},
 		{"TIMBRE_MAX_DOCUMENT_BYTES", "max-document-bytes", "20971520", "largest knowledge document (upload or fetched page)", int64In(1024, 1<<30, func(c *config, n int64) { c.MaxDocumentBytes = n })},
 		{"TIMBRE_INGEST_WORKERS", "ingest-workers", "1", "documents this process ingests at once", intIn(1, 64, func(c *config, n int) { c.IngestWorkers = n })},
+		{"TIMBRE_INGEST_LEASE", "ingest-lease", "30s", "how long a crashed ingestion worker's document waits before another worker takes it over", durationIn(time.Second, time.Hour, func(c *config, d time.Duration) { c.IngestLease = d })},
 		{"TIMBRE_SHUTDOWN_TIMEOUT", "shutdown-timeout", "15s", "how long shutdown waits for requests in flight", durationIn(time.Second, time.Hour, func(c *config, d time.Duration) { c.ShutdownTimeout = d })},
 	}
 }

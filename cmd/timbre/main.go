@@ -330,7 +330,7 @@ func newKnowledge(ctx context.Context, cfg config, pool *pgxpool.Pool, b *bus.Bu
 		Bus:       b,
 		Embedders: embedders,
 		Fetcher:   fetch.New(fetch.Config{Allow: cfg.FetchAllow, MaxBytes: cfg.MaxDocumentBytes}),
-		Config:    knowledge.Config{MaxDocumentBytes: cfg.MaxDocumentBytes, Workers: cfg.IngestWorkers},
+		Config:    knowledge.Config{MaxDocumentBytes: cfg.MaxDocumentBytes, Workers: cfg.IngestWorkers, Lease: cfg.IngestLease},
 		Logger:    logger.With("component", "knowledge"),
 	})
 }

@@ -127,6 +127,16 @@ func (sp *splitter) splitBlock(b block) open {
 		}
 		s, e := sp.trim(cs, cut)
 		n := tokens.Count(src[s:e])
+		if n > sp.max && utf8.RuneCountInString(src[s:e]) > 1 {
+			// Trimming changed how the text splits into tokens.
+			cut = s + len(tokens.Truncate(src[s:e], sp.max))
+			if cut <= pos {
+				_, m := utf8.DecodeRuneInString(src[pos:])
+				cut = pos + m
+			}
+			s, e = sp.trim(s, cut)
+			n = tokens.Count(src[s:e])
+		}
 		if cut >= b.end {
 			return open{start: s, end: e, tokens: n}
 		}
@@ -240,6 +250,7 @@ func (sp *splitter) overlapStart() int {
 			lo = mid + m
 		}
 	}
+	lo, _ = sp.trim(lo, pe)
 	if lo >= pe {
 		return -1
 	}
@@ -292,8 +303,7 @@ func (sp *splitter) emit(s, e, n int) {
 	}
 	if n > sp.max && utf8.RuneCountInString(sp.src[ts:te]) > 1 {
 		last := sp.splitBlock(block{start: ts, end: te, kind: kindParagraph})
-		sp.emit(last.start, last.end, last.tokens)
-		return
+		ts, te, n = last.start, last.end, last.tokens
 	}
 	sp.out = append(sp.out, span{start: ts, end: te, tokens: n, headings: sp.headings})
 	sp.prev, sp.hasPrev = sp.out[len(sp.out)-1], true

@@ -15,7 +15,9 @@ import (
 //   - "%PDF-" in the first KiB is a PDF whatever the name.
 //   - Known binary signatures (images, archives, office files, audio, video,
 //     executables) and anything that is not text give ErrUnsupported, even
-//     when the hint says text/plain.
+//     when the hint says text/plain. Text is UTF-16 with a byte-order mark,
+//     or bytes with under 2% control characters (so UTF-16 without a mark
+//     counts as binary).
 //   - Text that begins with <!DOCTYPE html> or <html> is HTML whatever the
 //     name: nobody wants tags in their knowledge base.
 //   - Other text follows the hint, extension first, then content type: a

@@ -9,10 +9,14 @@ import (
 
 // The media types Detect returns.
 const (
-	MediaPlain    = "text/plain"
+	// MediaPlain is plain text in any encoding decodeText reads.
+	MediaPlain = "text/plain"
+	// MediaMarkdown is Markdown, kept as written.
 	MediaMarkdown = "text/markdown"
-	MediaHTML     = "text/html"
-	MediaPDF      = "application/pdf"
+	// MediaHTML is an HTML document or fragment.
+	MediaHTML = "text/html"
+	// MediaPDF is a PDF file.
+	MediaPDF = "application/pdf"
 )
 
 // MaxTextBytes bounds the extracted text of one document. A PDF whose

@@ -323,8 +323,14 @@ func isDroppedElement(a atom.Atom) bool {
 	return false
 }
 
-// chromeRoles are ARIA landmark roles that mark page chrome.
-var chromeRoles = map[string]bool{"navigation": true, "banner": true, "contentinfo": true, "complementary": true, "search": true}
+// isChromeRole reports whether an ARIA landmark role marks page chrome.
+func isChromeRole(role string) bool {
+	switch role {
+	case "navigation", "banner", "contentinfo", "complementary", "search":
+		return true
+	}
+	return false
+}
 
 // isHidden reports whether attributes hide an element from readers.
 func isHidden(attrs []html.Attribute) bool {
@@ -367,7 +373,7 @@ func (w *htmlWriter) start(a atom.Atom, attrs []html.Attribute) bool {
 		switch {
 		case a == atom.Nav || role == "navigation":
 			return false
-		case w.articleDepth == 0 && (a == atom.Header || a == atom.Footer || a == atom.Aside || chromeRoles[role]):
+		case w.articleDepth == 0 && (a == atom.Header || a == atom.Footer || a == atom.Aside || isChromeRole(role)):
 			return false
 		}
 	}

@@ -16,7 +16,7 @@ import (
 // Limits on a whole PDF.
 const (
 	maxDocDecoded   = 1 << 30 // bytes of streams decoded for text
-	maxInterpreted  = 2 << 30 // bytes of content interpreted (forms count each time)
+	maxInterpreted  = 1 << 30 // bytes of content interpreted (forms count each time)
 	maxPageTreeSize = 1 << 18 // nodes visited in the page tree
 	maxPageTreeDeep = 64
 )
@@ -40,6 +40,7 @@ type pageRef struct {
 // errLibrary wraps a panic raised inside the PDF library.
 type errLibrary struct{ v any }
 
+// Error returns the panic value as text.
 func (e errLibrary) Error() string { return fmt.Sprint(e.v) }
 
 // catch turns a panic raised inside the PDF library into *err; a panic
@@ -55,8 +56,24 @@ func catch(err *error) {
 	*err = errLibrary{r}
 }
 
-// extractPDF reads the text of every page (see the package comment for
-// the layout rules) with the Info dictionary's Title.
+// extractPDF reads the text of every page, with the Info dictionary's
+// Title. Pages are separated by a blank line and PageStarts records where
+// each begins.
+//
+// Layout: shown strings are taken in content-stream order (which is
+// reading order for what office suites and TeX write; not for every
+// multi-column layout). A string joins the current line when its baseline
+// is within 0.45 of the font size, with a space where the gap exceeds 0.15
+// of it. Lines join into a paragraph with a space (a word hyphenated at a
+// line end is rejoined) until the baseline moves up, the gap exceeds the
+// document's usual line spacing by a third, the font size or weight
+// changes, a bullet or number starts a line, or a line that ends a sentence
+// is short or followed by an indented one. Bulleted lines become "- "
+// items. Short blocks set 18% or more above the body size are headings, a
+// level per size; single bold lines at body size are one level below.
+// Lines repeated at the top or bottom of most pages (running heads, page
+// numbers) are dropped. Text in form XObjects is read; annotations, form
+// fields and images (no OCR) are not.
 func extractPDF(ctx context.Context, data []byte) (Result, error) {
 	data = data[max(pdfHeaderOffset(data), 0):]
 	scan, err := scanPDF(ctx, data)
@@ -131,8 +148,6 @@ func extractPDF(ctx context.Context, data []byte) (Result, error) {
 		switch {
 		case failed > 0:
 			return Result{}, fmt.Errorf("extract: pdf: no page could be read (%v): %w", firstErr, ErrCorrupt)
-		case scan.encrypted:
-			return Result{}, fmt.Errorf("extract: pdf: the PDF is encrypted and no text could be read from it: %w", ErrEncrypted)
 		}
 		return Result{}, fmt.Errorf("extract: pdf: the PDF has no extractable text (scanned pages need OCR, which is not supported): %w", ErrEmpty)
 	}
@@ -206,6 +221,7 @@ func pdfReaderAt(data []byte) (io.ReaderAt, int64) {
 // "%PDF-1.7\n" (the rest of the header line is a comment either way).
 type patchedHeader struct{ data []byte }
 
+// ReadAt implements io.ReaderAt.
 func (p *patchedHeader) ReadAt(b []byte, off int64) (int, error) {
 	if off < 0 {
 		return 0, errors.New("extract: negative offset")
@@ -333,6 +349,7 @@ func (d *pdfDoc) loadFontSafe(v pdf.Value) (f *pdfFont) {
 // errLimit marks errors that stop the whole document (budgets, context).
 type errLimit struct{ error }
 
+// Unwrap returns the error that stops the document.
 func (e errLimit) Unwrap() error { return e.error }
 
 // isLimit reports whether err must stop the whole document.

@@ -195,6 +195,7 @@ func (f *pdfFont) loadCIDWidths(cid pdf.Value) {
 		entries++
 		i += 3
 	}
+	sort.Slice(f.cidRanges, func(i, j int) bool { return f.cidRanges[i].lo < f.cidRanges[j].lo })
 }
 
 // width returns the width of code in glyph units.
@@ -203,10 +204,9 @@ func (f *pdfFont) width(code uint32) float64 {
 		if w, ok := f.cidW[code]; ok {
 			return w
 		}
-		for _, r := range f.cidRanges {
-			if code >= r.lo && code <= r.hi {
-				return r.w
-			}
+		rs := f.cidRanges
+		if i := sort.Search(len(rs), func(i int) bool { return rs[i].lo > code }) - 1; i >= 0 && code <= rs[i].hi {
+			return rs[i].w
 		}
 		return f.missing
 	}

@@ -1,6 +1,7 @@
 package extract
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"sort"
@@ -17,15 +18,18 @@ type pdfLine struct {
 	size   float64 // largest font size of its letters and digits
 	bold   bool    // every letter is in a bold font
 	chars  int
+	cells  int // number of " | " cell separators put in for wide gaps
 }
 
 // pdfBlock is a paragraph, list item or heading: lines read together.
 type pdfBlock struct {
 	lines   []pdfLine
+	widest  float64 // the largest x1 of its lines
 	size    float64
 	bold    bool
 	heading int // level, set by assignHeadings
 	list    bool
+	table   bool // a table row: its line has cell separators
 }
 
 // pdfStats are document-wide typographic measures.
@@ -37,6 +41,7 @@ type pdfStats struct {
 // Tunable thresholds, in multiples of the font size.
 const (
 	wordGap      = 0.15 // a gap wider than this between runs is a space
+	cellGap      = 2.0  // and one wider than this separates table cells
 	sameBaseline = 0.45 // runs whose baselines differ less are on one line
 	paraGapExtra = 1.35 // a baseline distance this many times the usual one starts a paragraph
 	headingRatio = 1.18 // text this much larger than the body is a heading
@@ -44,8 +49,10 @@ const (
 
 // buildLines groups a page's runs into lines: a run joins the current line
 // when its baseline is close; a space goes between runs separated by a gap
-// (or that go backwards); a run repeating the previous one at almost the
-// same place (fake bold) is dropped.
+// (or that go backwards), " | " where the gap is as wide as a table's
+// between cells (unless what comes before is a short marker such as a
+// bullet or "1.", which tab stops also separate); a run repeating the
+// previous one at almost the same place (fake bold) is dropped.
 func buildLines(runs []textRun) []pdfLine {
 	var (
 		lines []pdfLine
@@ -54,6 +61,7 @@ func buildLines(runs []textRun) []pdfLine {
 		open  bool
 		prev  textRun
 		space bool
+		cell  bool
 		boldN int
 		letN  int
 	)
@@ -80,6 +88,9 @@ func buildLines(runs []textRun) []pdfLine {
 			if gap > wordGap*r.size || gap < -0.5*r.size {
 				space = true
 			}
+			if gap > cellGap*r.size && utf8.RuneCount(bytes.TrimSpace(b)) > 3 {
+				cell = true
+			}
 		} else {
 			if blank {
 				continue
@@ -87,17 +98,20 @@ func buildLines(runs []textRun) []pdfLine {
 			finish()
 			cur = pdfLine{x0: r.x0, x1: r.x0, y: r.y}
 			b = b[:0]
-			space, boldN, letN, open = false, 0, 0, true
+			space, cell, boldN, letN, open = false, false, 0, 0, true
 		}
 		if blank {
 			space = true
 			cur.x1 = r.x1
 			continue
 		}
-		if space && len(b) > 0 && b[len(b)-1] != ' ' && !strings.HasPrefix(r.text, " ") {
+		if cell && len(bytes.TrimSpace(b)) > 0 {
+			b = append(bytes.TrimRight(b, " "), " | "...)
+			cur.cells++
+		} else if space && len(b) > 0 && b[len(b)-1] != ' ' && !strings.HasPrefix(r.text, " ") {
 			b = append(b, ' ')
 		}
-		space = false
+		space, cell = false, false
 		b = append(b, r.text...)
 		cur.x0 = math.Min(cur.x0, r.x0)
 		cur.x1 = r.x1
@@ -236,12 +250,14 @@ func buildBlocks(lines []pdfLine, st pdfStats) []pdfBlock {
 			cur := &blocks[len(blocks)-1]
 			if !startsBlock(cur, p, l, st) {
 				cur.lines = append(cur.lines, l)
+				cur.widest = math.Max(cur.widest, l.x1)
 				cur.size = math.Max(cur.size, l.size)
 				cur.bold = cur.bold && l.bold
 				continue
 			}
 		}
-		blocks = append(blocks, pdfBlock{lines: []pdfLine{l}, size: l.size, bold: l.bold, list: listMarker(l.text) != ""})
+		blocks = append(blocks, pdfBlock{lines: []pdfLine{l}, widest: l.x1, size: l.size, bold: l.bold,
+			list: listMarker(l.text) != "", table: l.cells > 0})
 	}
 	return blocks
 }
@@ -252,12 +268,10 @@ func startsBlock(cur *pdfBlock, p, l pdfLine, st pdfStats) bool {
 	sz := math.Max(p.size, l.size)
 	small := math.Min(p.size, l.size)
 	gap := p.y - l.y
-	widest := cur.lines[0].x1
-	for _, x := range cur.lines {
-		widest = math.Max(widest, x.x1)
-	}
 	switch {
 	case gap < 0.5*small:
+		return true
+	case p.cells > 0 || l.cells > 0:
 		return true
 	case gap > math.Max(st.spacing*paraGapExtra, st.spacing+0.35)*small:
 		return true
@@ -269,7 +283,7 @@ func startsBlock(cur *pdfBlock, p, l pdfLine, st pdfStats) bool {
 		return true
 	case cur.list && l.x0 <= cur.lines[0].x0+0.5*sz:
 		return true
-	case endsSentence(p.text) && p.x1 < widest-3*sz:
+	case endsSentence(p.text) && p.x1 < cur.widest-3*sz:
 		return true
 	case endsSentence(p.text) && l.x0 > p.x0+0.8*sz:
 		return true
@@ -313,7 +327,7 @@ func assignHeadings(pages [][]pdfBlock, st pdfStats) {
 	var sizes []float64
 	isSized := func(b *pdfBlock) bool {
 		text := blockText(b)
-		return b.size >= headingRatio*st.body && len(b.lines) <= 3 && len(text) <= 200 && hasLetter(text)
+		return !b.table && b.size >= headingRatio*st.body && len(b.lines) <= 3 && len(text) <= 200 && hasLetter(text)
 	}
 	for _, blocks := range pages {
 		for i := range blocks {
@@ -345,7 +359,7 @@ func assignHeadings(pages [][]pdfBlock, st pdfStats) {
 			switch {
 			case isSized(b):
 				b.heading = levelOf(b.size)
-			case b.bold && len(b.lines) == 1 && b.size >= 0.95*st.body && len(text) <= 100 && hasLetter(text) &&
+			case b.bold && !b.table && len(b.lines) == 1 && b.size >= 0.95*st.body && len(text) <= 100 && hasLetter(text) &&
 				!strings.ContainsAny(text[len(text)-1:], ".,;"):
 				b.heading = boldLevel
 			}
@@ -389,13 +403,14 @@ func dehyphenate(prev []byte, next string) bool {
 // renderPage writes a page's blocks in the text format.
 func renderPage(blocks []pdfBlock) string {
 	var b strings.Builder
-	prevList := false
+	prevList, prevTable := false, false
 	for i := range blocks {
 		blk := &blocks[i]
 		text := blockText(blk)
-		list := blk.heading == 0 && blk.list
+		list := blk.heading == 0 && blk.list && !blk.table
+		table := blk.heading == 0 && blk.table
 		if b.Len() > 0 {
-			if list && prevList {
+			if (list && prevList) || (table && prevTable) {
 				b.WriteByte('\n')
 			} else {
 				b.WriteString("\n\n")
@@ -417,7 +432,7 @@ func renderPage(blocks []pdfBlock) string {
 		default:
 			b.WriteString(text)
 		}
-		prevList = list
+		prevList, prevTable = list, table
 	}
 	return normalize(b.String())
 }
