@@ -257,7 +257,7 @@ func (s *Service) process(ctx context.Context, w work, log interface{ Info(strin
 	inputs := make([]string, len(chunks))
 	for i, c := range chunks {
 		rows[i] = chunkRow{headings: c.Headings, text: c.Text, start: c.Start, end: c.End,
-			page: pageOf(res.PageStarts, c.Start), tokens: c.Tokens, vectors: map[string][]float32{}}
+			page: pageOf(res.PageStarts, (c.Start+c.End)/2), tokens: c.Tokens, vectors: map[string][]float32{}}
 		inputs[i] = embeddingInput(c.Headings, c.Text)
 	}
 	ev.Stage, ev.ChunksTotal = "embedding", len(chunks)*len(embedders)
@@ -338,7 +338,9 @@ func extractError(err error) error {
 	case errors.Is(err, extract.ErrUnsupported):
 		return permanent("the document's type is not supported", err)
 	case errors.Is(err, extract.ErrEncrypted):
-		return permanent("the PDF is password-protected", err)
+		return permanent("the PDF is encrypted", err)
+	case errors.Is(err, extract.ErrTooLarge):
+		return permanent("the document's text is too large", err)
 	case errors.Is(err, extract.ErrCorrupt):
 		return permanent("the document is corrupt", err)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
@@ -397,7 +399,9 @@ func embedAll(ctx context.Context, e Embedder, inputs []string, put func(int, []
 	return nil
 }
 
-// pageOf returns the 1-based page a rune offset falls on, or 0 without pages.
+// pageOf returns the 1-based page a rune offset falls on, or 0 without
+// pages. Passages are cited by the page their middle falls on: an overlap
+// carried over from the previous page does not move a passage back.
 func pageOf(starts []int, offset int) int {
 	if len(starts) == 0 {
 		return 0

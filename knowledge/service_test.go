@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -597,5 +599,38 @@ func TestVectorsAreUnitHalfvecs(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("no vectors stored")
+	}
+}
+
+func TestPDFDocuments(t *testing.T) {
+	t.Parallel()
+	// Small passages, so that page 2's sentence starts a passage of its own.
+	h := newHarness(t, func(p *knowledge.Params) { p.Config.ChunkTokens, p.Config.ChunkOverlap = 16, 4 })
+	kb := h.base("PDFs")
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join("extract", "testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	good := h.add(kb.ID, "fixture.pdf", read("two-pages.pdf"))
+	locked := h.add(kb.ID, "locked.pdf", read("encrypted.pdf"))
+	cut := h.add(kb.ID, "cut.pdf", read("truncated.pdf"))
+
+	if d := h.wait(kb.ID, good.ID); d.Status != knowledge.StatusReady || d.MediaType != "application/pdf" {
+		t.Fatalf("pdf = %+v, want ready", d)
+	}
+	for _, tc := range []struct{ id, want string }{{locked.ID, "encrypted"}, {cut.ID, "corrupt"}} {
+		if d := h.wait(kb.ID, tc.id); d.Status != knowledge.StatusFailed || !strings.Contains(d.Error, tc.want) {
+			t.Errorf("%s = %+v, want failed: %s", d.Filename, d, tc.want)
+		}
+	}
+	res, err := h.svc.Search(context.Background(), h.user, kb.ID, knowledge.Query{Text: "violet lanterns", K: 1})
+	if err != nil || len(res.Results) != 1 {
+		t.Fatalf("search = %+v, %v", res, err)
+	}
+	if r := res.Results[0]; !strings.Contains(r.Text, "violet lanterns") || r.Citation.Page != 2 {
+		t.Errorf("result = %+v, want the sentence cited on page 2", r)
 	}
 }

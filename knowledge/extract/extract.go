@@ -110,17 +110,16 @@ func kindName(mt string) string {
 	}
 }
 
-// cleanTitle makes a title one normalized line of reasonable length.
+// cleanTitle makes a title one normalized line of at most 300 characters.
 func cleanTitle(s string) string {
-	s = collapseSpaces(s)
 	const maxRunes = 300
-	if n := 0; len(s) > maxRunes {
-		for i := range s {
-			if n == maxRunes {
-				return strings.TrimSpace(s[:i])
-			}
-			n++
+	s = collapseSpaces(s)
+	n := 0
+	for i := range s {
+		if n == maxRunes {
+			return strings.TrimSpace(s[:i])
 		}
+		n++
 	}
 	return s
 }

@@ -27,7 +27,7 @@ func extractMarkdown(_ context.Context, data []byte, h Hint) (Result, error) {
 	if title == "" {
 		title = firstHeading(text)
 	} else if text != "" && !hasHeadingLevel1(text) {
-		text = "# " + collapseSpaces(title) + "\n\n" + text
+		text = "# " + cleanTitle(title) + "\n\n" + text
 	}
 	return Result{Title: title, Text: text}, nil
 }

@@ -64,13 +64,15 @@ func catch(err *error) {
 // reading order for what office suites and TeX write; not for every
 // multi-column layout). A string joins the current line when its baseline
 // is within 0.45 of the font size, with a space where the gap exceeds 0.15
-// of it. Lines join into a paragraph with a space (a word hyphenated at a
-// line end is rejoined) until the baseline moves up, the gap exceeds the
-// document's usual line spacing by a third, the font size or weight
-// changes, a bullet or number starts a line, or a line that ends a sentence
-// is short or followed by an indented one. Bulleted lines become "- "
-// items. Short blocks set 18% or more above the body size are headings, a
-// level per size; single bold lines at body size are one level below.
+// of it and " | " where it exceeds 2 (table cells; such lines are rows and
+// stand alone). Lines join into a paragraph with a space (a word hyphenated
+// at a line end is rejoined) until the baseline moves up, the gap exceeds
+// the document's usual line spacing by about a third, the font size or
+// weight changes, a bullet or number starts a line, or a line that ends a
+// sentence is short or followed by an indented one. Bulleted lines become
+// "- " items. Short blocks set 18% or more above the body size are
+// headings, a level per size; single bold lines at body size are one level
+// below.
 // Lines repeated at the top or bottom of most pages (running heads, page
 // numbers) are dropped. Text in form XObjects is read; annotations, form
 // fields and images (no OCR) are not.
@@ -204,7 +206,7 @@ func containsAny(s string, subs ...string) bool {
 func pdfReaderAt(data []byte) (io.ReaderAt, int64) {
 	size := len(data)
 	tail := data[max(size-4096, 0):]
-	trimmed := bytes.TrimRight(tail, "\r\n\t \x00")
+	trimmed := bytes.TrimRight(tail, "\r\n\t ")
 	if !bytes.HasSuffix(trimmed, []byte("%%EOF")) {
 		if i := bytes.LastIndex(tail, []byte("%%EOF")); i >= 0 {
 			size = len(data) - len(tail) + i + len("%%EOF")

@@ -293,14 +293,25 @@ func TestExtractPDFHostile(t *testing.T) {
 		{name: "second half zeroed", data: append(append([]byte{}, valid[:len(valid)/2]...), append(make([]byte, len(valid)/2-6), "%%EOF\n"...)...), wantErr: ErrCorrupt},
 		{name: "nesting a million deep", data: []byte("%PDF-1.4\n1 0 obj\n" + strings.Repeat("[", 1<<20) + "\nendobj\nstartxref\n9\n%%EOF\n"), wantErr: ErrCorrupt, errHas: "nested"},
 		{name: "dictionary nesting", data: []byte("%PDF-1.4\n1 0 obj\n" + strings.Repeat("<</A ", 100000) + "\nendobj\n%%EOF\n"), wantErr: ErrCorrupt, errHas: "nested"},
+		{name: "nesting hidden after an unterminated string", data: []byte("%PDF-1.4\n(junk the reader never parses\n1 0 obj\n" + strings.Repeat("[", 1<<20) + "\nendobj\nstartxref\n9\n%%EOF\n"), wantErr: ErrCorrupt, errHas: "nested"},
+		{name: "nesting hidden in stream data", data: []byte("%PDF-1.4\n1 0 obj << /Length 9 >> stream\n2 0 obj " + strings.Repeat("<<", 1<<19) + "\nendstream\nendobj\nstartxref\n9\n%%EOF\n"), wantErr: ErrCorrupt, errHas: "nested"},
+		{name: "objects overlapping without end", data: []byte("%PDF-1.4\n" + strings.Repeat("1 0 obj (", 100000) + "\n%%EOF\n"), wantErr: ErrCorrupt, errHas: "overlap"},
+		{name: "object stream whose length cuts an array", data: rawPDF("/Root 1 0 R", "<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [] /Count 0 >>",
+			"<< /Type /ObjStm /N 1 /First 4 /Length 8 >>\nstream\n3 0 [1 2 3 4]\nendstream"), wantErr: ErrCorrupt, errHas: "array"},
+		{name: "object stream with an absurd length", data: rawPDF("/Root 1 0 R", "<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [] /Count 0 >>",
+			"<< /Type /ObjStm /N 1 /First 4 /Length 9223372036854775807 >>\nstream\n3 0 [1]\nendstream"), wantErr: ErrEmpty},
 		{name: "xref Prev loop", data: selfPrev(), wantErr: ErrCorrupt, errHas: "loop"},
 		{name: "huge trailer Size", data: regexp.MustCompile(`/Size \d+`).ReplaceAll(valid, []byte("/Size 900000000")), wantErr: ErrCorrupt, errHas: "objects"},
+		{name: "xref subsection overflowing int64", data: regexp.MustCompile(`xref\n0 `).ReplaceAll(valid, []byte("xref\n9223372036854775807 ")), wantErr: ErrCorrupt, errHas: "cross-reference"},
 		{name: "huge xref subsection", data: regexp.MustCompile(`xref\n0 `).ReplaceAll(valid, []byte("xref\n900000000 ")), wantErr: ErrCorrupt, errHas: "cross-reference"},
 		{name: "object stream ending inside an array", data: objStm("/N 1 /First 4 /Filter /FlateDecode", flate([]byte("3 0 [1 2 [3"))), wantErr: ErrCorrupt, errHas: "array"},
 		{name: "object stream ending inside a hex string", data: objStm("/N 1 /First 4", []byte("3 0 <414")), wantErr: ErrCorrupt, errHas: "string"},
 		{name: "object stream with Extends", data: objStm("/N 1 /First 4 /Extends 3 0 R", []byte("3 0 1")), wantErr: ErrCorrupt, errHas: "extend"},
 		{name: "object stream with huge N", data: objStm("/N 999999999 /First 4", []byte("3 0 1")), wantErr: ErrCorrupt},
 		{name: "xref stream with wide fields", data: rawPDF("/Root 1 0 R", "<< /Type /Catalog >>", "<< /Type /XRef /Size 3 /W [1 99999999 1] /Length 0 >>\nstream\n\nendstream"), wantErr: ErrCorrupt, errHas: "widths"},
+		{name: "object streams inside each other", data: rawPDF("/Root 1 0 R", "<< /Type /Catalog >>",
+			"<< /Type /XRef /Size 4 /W [1 1 1] /Length 12 >>\nstream\n\x00\x00\x00\x01\x09\x00\x02\x03\x00\x02\x02\x00\nendstream"),
+			wantErr: ErrCorrupt, errHas: "inside another object stream"},
 		{name: "page tree loop", data: rawPDF("/Root 1 0 R", "<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [2 0 R 2 0 R] /Count 2 >>"), wantErr: ErrCorrupt, errHas: "page tree"},
 		{name: "no page tree", data: rawPDF("/Root 1 0 R", "<< /Type /Catalog >>"), wantErr: ErrCorrupt, errHas: "no page tree"},
 		{name: "no pages", data: rawPDF("/Root 1 0 R", "<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [] /Count 0 >>"), wantErr: ErrEmpty},
@@ -317,6 +328,7 @@ func TestExtractPDFHostile(t *testing.T) {
 			}), wantHas: "Hi"},
 		{name: "pdf 2.0 header", data: bytes.Replace(valid, []byte("%PDF-1.4"), []byte("%PDF-2.0"), 1), wantHas: pageTwoSentence},
 		{name: "junk after EOF", data: append(append([]byte{}, valid...), bytes.Repeat([]byte("junk\x00"), 100)...), wantHas: pageTwoSentence},
+		{name: "NUL padding after EOF", data: append(append([]byte{}, valid...), make([]byte, 300)...), wantHas: pageTwoSentence},
 		{name: "junk before header", data: append([]byte("MIME junk\r\n"), valid...), wantHas: pageTwoSentence},
 	}
 	for _, tt := range tests {
@@ -358,4 +370,21 @@ func TestExtractCanceled(t *testing.T) {
 	if _, err := Extract(ctx, []byte("<p>x</p>"), Hint{}); !errors.Is(err, context.Canceled) {
 		t.Errorf("html: Extract(canceled) error = %v, want context.Canceled", err)
 	}
+}
+
+// TestCatch checks that only panics raised inside the PDF library become
+// errors; a panic from this package is a bug and must stay one.
+func TestCatch(t *testing.T) {
+	t.Parallel()
+	defer func() {
+		if r := recover(); r != "bug" {
+			t.Errorf("recovered %v, want the package's own panic to go on up", r)
+		}
+	}()
+	var err error
+	func() {
+		defer catch(&err)
+		panic("bug")
+	}()
+	t.Errorf("catch swallowed a panic of this package (err = %v)", err)
 }

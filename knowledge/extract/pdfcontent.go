@@ -87,6 +87,7 @@ type contentReader struct {
 	forms      map[string][]byte
 }
 
+// newContentReader returns a reader for a page with resources res.
 func newContentReader(d *pdfDoc, res pdf.Value) *contentReader {
 	fonts := map[string]*pdfFont{}
 	return &contentReader{
