@@ -187,7 +187,9 @@ func TestKnowledgeBadInput(t *testing.T) {
 		{"plain text body", func() response { return alice.do("POST", docs, "text/plain", strings.NewReader("hi")) }, 415, "unsupported_media_type", ""},
 		{"url wrong type", func() response { return alice.json("POST", docs, `{"url": 5}`) }, 400, "invalid_request", "url"},
 		{"url missing", func() response { return alice.json("POST", docs, `{}`) }, 400, "invalid_request", "url"},
-		{"url metadata", func() response { return alice.json("POST", docs, map[string]any{"url": "http://169.254.169.254/latest/meta-data/"}) }, 422, "url_refused", "url"},
+		{"url metadata", func() response {
+			return alice.json("POST", docs, map[string]any{"url": "http://169.254.169.254/latest/meta-data/"})
+		}, 422, "url_refused", "url"},
 		{"url private", func() response { return alice.json("POST", docs, map[string]any{"url": "http://10.1.2.3/"}) }, 422, "url_refused", "url"},
 		{"url scheme", func() response { return alice.json("POST", docs, map[string]any{"url": "gopher://example.com/"}) }, 422, "url_refused", "url"},
 		{"url too long", func() response {
