@@ -243,20 +243,6 @@ func TestParseFlags(t *testing.T) {
 	}
 }
 
-func TestWithDatabase(t *testing.T) {
-	tests := []struct{ admin, want string }{
-		{"postgres://u:p@127.0.0.1:5432/timbre?sslmode=disable", "postgres://u:p@127.0.0.1:5432/timbre_bench_x?sslmode=disable"},
-		{"postgresql://u@h/db", "postgresql://u@h/timbre_bench_x"},
-		{"host=h user=u dbname=timbre", "host=h user=u dbname=timbre dbname=timbre_bench_x"},
-	}
-	for _, tt := range tests {
-		got, err := withDatabase(tt.admin, "timbre_bench_x")
-		if err != nil || got != tt.want {
-			t.Errorf("withDatabase(%q) = %q, %v; want %q", tt.admin, got, err, tt.want)
-		}
-	}
-}
-
 // The generated card round-trips through the agents package's JSON.
 func TestCreateBodyDecodes(t *testing.T) {
 	c := newCardGen(5).card()
@@ -278,20 +264,6 @@ func TestCreateBodyDecodes(t *testing.T) {
 	back.Normalize()
 	if diff := cmp.Diff(c, back); diff != "" {
 		t.Errorf("card changed through the body (-want +got):\n%s", diff)
-	}
-}
-
-func TestWithParam(t *testing.T) {
-	tests := []struct{ conn, want string }{
-		{"postgres://u:p@h:5432/db?sslmode=disable", "postgres://u:p@h:5432/db?sslmode=disable&synchronous_commit=off"},
-		{"postgres://u@h/db", "postgres://u@h/db?synchronous_commit=off"},
-		{"host=h dbname=db", "host=h dbname=db synchronous_commit=off"},
-	}
-	for _, tt := range tests {
-		got, err := withParam(tt.conn, "synchronous_commit", "off")
-		if err != nil || got != tt.want {
-			t.Errorf("withParam(%q) = %q, %v; want %q", tt.conn, got, err, tt.want)
-		}
 	}
 }
 

@@ -47,6 +47,7 @@ import (
 	"github.com/timbre-ai/timbre/accounts"
 	"github.com/timbre-ai/timbre/agents"
 	"github.com/timbre-ai/timbre/api"
+	"github.com/timbre-ai/timbre/bench/benchdb"
 	"github.com/timbre-ai/timbre/db"
 )
 
@@ -228,13 +229,13 @@ func benchmark(ctx context.Context, o options, progress io.Writer) (Report, erro
 	say := func(format string, args ...any) { fmt.Fprintf(progress, "bench/api: "+format+"\n", args...) }
 
 	name := "timbre_bench_" + randomHex(6)
-	dbURL, err := createDatabase(ctx, o.adminURL, name)
+	dbURL, err := benchdb.Create(ctx, o.adminURL, name)
 	if err != nil {
 		return Report{}, err
 	}
 	say("created database %s", name)
 	defer func() {
-		if err := dropDatabase(o.adminURL, name); err != nil {
+		if err := benchdb.Drop(o.adminURL, name); err != nil {
 			say("%v (drop it by hand)", err)
 		} else {
 			say("dropped database %s", name)
@@ -244,12 +245,12 @@ func benchmark(ctx context.Context, o options, progress io.Writer) (Report, erro
 	// Migrate on a pool of its own: db.Open registers the vector types only
 	// on connections made after the extension exists, as in production,
 	// where `timbre migrate` runs before `timbre serve`.
-	if err := migrate(ctx, dbURL); err != nil {
+	if err := benchdb.Migrate(ctx, dbURL); err != nil {
 		return Report{}, err
 	}
 	serverURL := dbURL
 	for _, kv := range o.pgSettings {
-		if serverURL, err = withParam(serverURL, kv[0], kv[1]); err != nil {
+		if serverURL, err = benchdb.WithParam(serverURL, kv[0], kv[1]); err != nil {
 			return Report{}, err
 		}
 	}

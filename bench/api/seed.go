@@ -11,6 +11,7 @@ import (
 
 	"github.com/timbre-ai/timbre/accounts"
 	"github.com/timbre-ai/timbre/agents"
+	"github.com/timbre-ai/timbre/bench/benchdb"
 	"github.com/timbre-ai/timbre/db"
 )
 
@@ -231,7 +232,7 @@ func seed(ctx context.Context, acc *accounts.Service, ags *agents.Service, n int
 // sessions do not wait for each commit to reach the disk: the data is
 // throw-away, and the server's pool keeps the production setting.
 func seedDatabase(ctx context.Context, dbURL string, o options) (seeded, error) {
-	seedURL, err := withParam(dbURL, "synchronous_commit", "off")
+	seedURL, err := benchdb.WithParam(dbURL, "synchronous_commit", "off")
 	if err != nil {
 		return seeded{}, err
 	}

@@ -12,22 +12,20 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/timbre-ai/timbre/bench/benchdb"
 	"github.com/timbre-ai/timbre/bench/retrieval"
 	"github.com/timbre-ai/timbre/bus"
 	"github.com/timbre-ai/timbre/db"
 	"github.com/timbre-ai/timbre/knowledge"
 	"github.com/timbre-ai/timbre/knowledge/embed"
-	"github.com/timbre-ai/timbre/migrations"
 )
 
 const scratchDB = "timbre_bench_recall"
@@ -111,41 +109,22 @@ func goVersion(goroot string) string {
 }
 
 // scratchDatabase creates a fresh, migrated database on the server of
-// rawURL and returns a pool on it and a function that drops it.
-func scratchDatabase(ctx context.Context, rawURL string) (*pgxpool.Pool, func(), error) {
-	admin, err := pgx.Connect(ctx, rawURL)
-	if err != nil {
-		return nil, nil, fmt.Errorf("connect to %s (run `make setup`): %w", scratchDB, err)
-	}
-	defer admin.Close(ctx)
-	for _, sql := range []string{"DROP DATABASE IF EXISTS " + scratchDB + " WITH (FORCE)", "CREATE DATABASE " + scratchDB} {
-		if _, err := admin.Exec(ctx, sql); err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", sql, err)
-		}
-	}
-	u, err := url.Parse(rawURL)
+// adminURL and returns a pool on it and a function that drops it.
+func scratchDatabase(ctx context.Context, adminURL string) (*pgxpool.Pool, func(), error) {
+	_ = benchdb.Drop(adminURL, scratchDB) // left by an interrupted run
+	url, err := benchdb.Create(ctx, adminURL, scratchDB)
 	if err != nil {
 		return nil, nil, err
 	}
-	u.Path = "/" + scratchDB
-	pool, err := db.Open(ctx, u.String(), 8)
+	drop := func() { _ = benchdb.Drop(adminURL, scratchDB) }
+	if err := benchdb.Migrate(ctx, url); err != nil {
+		drop()
+		return nil, nil, err
+	}
+	pool, err := db.Open(ctx, url, 8)
 	if err != nil {
+		drop()
 		return nil, nil, err
 	}
-	if _, err := db.Migrate(ctx, pool, migrations.FS); err != nil {
-		pool.Close()
-		return nil, nil, err
-	}
-	// Types of the vector extension are registered per connection: start over.
-	pool.Close()
-	if pool, err = db.Open(ctx, u.String(), 8); err != nil {
-		return nil, nil, err
-	}
-	return pool, func() {
-		pool.Close()
-		if c, err := pgx.Connect(context.Background(), rawURL); err == nil {
-			_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+scratchDB+" WITH (FORCE)")
-			c.Close(context.Background())
-		}
-	}, nil
+	return pool, func() { pool.Close(); drop() }, nil
 }

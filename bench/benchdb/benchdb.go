@@ -1,4 +1,7 @@
-package main
+// Package benchdb gives benchmark programs a scratch database on the
+// PostgreSQL that `make setup` starts: created, migrated, and dropped at the
+// end.
+package benchdb
 
 import (
 	"context"
@@ -14,8 +17,8 @@ import (
 	"github.com/timbre-ai/timbre/migrations"
 )
 
-// migrate applies the embedded migrations on a pool of its own.
-func migrate(ctx context.Context, dbURL string) error {
+// Migrate applies the embedded migrations on a pool of its own.
+func Migrate(ctx context.Context, dbURL string) error {
 	pool, err := db.Open(ctx, dbURL, 2)
 	if err != nil {
 		return err
@@ -27,22 +30,22 @@ func migrate(ctx context.Context, dbURL string) error {
 	return nil
 }
 
-// createDatabase creates database name as the admin role and returns its URL.
-func createDatabase(ctx context.Context, adminURL, name string) (string, error) {
+// Create creates database name as the admin role and returns its URL.
+func Create(ctx context.Context, adminURL, name string) (string, error) {
 	conn, err := pgx.Connect(ctx, adminURL)
 	if err != nil {
-		return "", fmt.Errorf("bench: connect with -admin-url (is PostgreSQL running? `make setup` starts it): %w", err)
+		return "", fmt.Errorf("bench: connect to the admin URL (is PostgreSQL running? `make setup` starts it): %w", err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	if _, err := conn.Exec(ctx, `CREATE DATABASE `+name); err != nil {
 		return "", fmt.Errorf("bench: create database (does the role have CREATEDB?): %w", err)
 	}
-	return withDatabase(adminURL, name)
+	return WithDatabase(adminURL, name)
 }
 
-// dropDatabase drops name; it runs at the end, after an interrupt too, so it
+// Drop drops name; it runs at the end, after an interrupt too, so it
 // does not use the run's context.
-func dropDatabase(adminURL, name string) error {
+func Drop(adminURL, name string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, adminURL)
@@ -56,13 +59,13 @@ func dropDatabase(adminURL, name string) error {
 	return nil
 }
 
-// withDatabase returns adminURL pointing at database name instead; adminURL
+// WithDatabase returns adminURL pointing at database name instead; adminURL
 // is a postgres:// URL or a keyword=value connection string.
-func withDatabase(adminURL, name string) (string, error) {
+func WithDatabase(adminURL, name string) (string, error) {
 	if strings.HasPrefix(adminURL, "postgres://") || strings.HasPrefix(adminURL, "postgresql://") {
 		u, err := url.Parse(adminURL)
 		if err != nil {
-			return "", errors.New("bench: -admin-url is not a valid URL")
+			return "", errors.New("bench: the admin URL is not a valid URL")
 		}
 		u.Path, u.RawPath = "/"+name, ""
 		return u.String(), nil
@@ -71,9 +74,9 @@ func withDatabase(adminURL, name string) (string, error) {
 	return adminURL + " dbname=" + name, nil
 }
 
-// withParam adds a run-time parameter (a PostgreSQL setting) to a
+// WithParam adds a run-time parameter (a PostgreSQL setting) to a
 // connection URL or keyword=value string.
-func withParam(connString, key, value string) (string, error) {
+func WithParam(connString, key, value string) (string, error) {
 	if strings.HasPrefix(connString, "postgres://") || strings.HasPrefix(connString, "postgresql://") {
 		u, err := url.Parse(connString)
 		if err != nil {
