@@ -305,7 +305,7 @@ func (s *store) finish(ctx context.Context, w work, title, body string, pageStar
 		return err
 	}
 	_, err = tx.Exec(ctx, `UPDATE documents SET status = 'ready', error = '', chunks = $2, body = $3, page_starts = $4,
-		title = CASE WHEN title = '' THEN $5 ELSE title END, lease_until = NULL, updated_at = now() WHERE id = $1`,
+		title = CASE WHEN $5 <> '' THEN $5 ELSE title END, lease_until = NULL, updated_at = now() WHERE id = $1`,
 		w.doc.ID, len(rows), body, pageStarts, title)
 	if err != nil {
 		return fmt.Errorf("knowledge: mark %s ready: %w", w.doc.ID, err)

@@ -117,6 +117,32 @@ export function createApi({ onUnauthenticated = () => {} } = {}) {
     uploadAvatar: (id, file) =>
       send('PUT', `/api/agents/${encodeURIComponent(id)}/avatar`, { form: fileForm(file) }).then((r) => r.agent),
 
+    listKnowledgeBases: () => send('GET', '/api/knowledge-bases').then((r) => r.items || []),
+    getKnowledgeBase: (id) => send('GET', `/api/knowledge-bases/${encodeURIComponent(id)}`).then((r) => r.knowledge_base),
+    createKnowledgeBase: (fields) => send('POST', '/api/knowledge-bases', { json: fields }).then((r) => r.knowledge_base),
+    updateKnowledgeBase: (id, patch) =>
+      send('PATCH', `/api/knowledge-bases/${encodeURIComponent(id)}`, { json: patch }).then((r) => r.knowledge_base),
+    deleteKnowledgeBase: (id) => send('DELETE', `/api/knowledge-bases/${encodeURIComponent(id)}`),
+    listDocuments: (kbId) => send('GET', `/api/knowledge-bases/${encodeURIComponent(kbId)}/documents`).then((r) => r.items || []),
+    getDocument: (kbId, docId) =>
+      send('GET', `/api/knowledge-bases/${encodeURIComponent(kbId)}/documents/${encodeURIComponent(docId)}`).then((r) => r.document),
+    /** Uploads a file; resolves to {document, duplicate}. */
+    uploadDocument: (kbId, file) => send('POST', `/api/knowledge-bases/${encodeURIComponent(kbId)}/documents`, { form: fileForm(file) }),
+    /** Queues a web page; resolves to {document}. */
+    addDocumentURL: (kbId, url) => send('POST', `/api/knowledge-bases/${encodeURIComponent(kbId)}/documents`, { json: { url } }),
+    deleteDocument: (kbId, docId) =>
+      send('DELETE', `/api/knowledge-bases/${encodeURIComponent(kbId)}/documents/${encodeURIComponent(docId)}`),
+    /** Searches a knowledge base; resolves to {results, degraded}. */
+    searchKnowledgeBase: (kbId, q, k = 5) => send('GET', `/api/knowledge-bases/${encodeURIComponent(kbId)}/search`, { query: { q, k } }),
+    /** The address of a knowledge base's server-sent events, for EventSource (the session cookie goes along). */
+    knowledgeEventsURL: (kbId) => `/api/knowledge-bases/${encodeURIComponent(kbId)}/events`,
+    agentKnowledgeBases: (agentId) =>
+      send('GET', `/api/agents/${encodeURIComponent(agentId)}/knowledge-bases`).then((r) => r.items || []),
+    attachKnowledgeBase: (agentId, kbId) =>
+      send('PUT', `/api/agents/${encodeURIComponent(agentId)}/knowledge-bases/${encodeURIComponent(kbId)}`).then((r) => r.items || []),
+    detachKnowledgeBase: (agentId, kbId) =>
+      send('DELETE', `/api/agents/${encodeURIComponent(agentId)}/knowledge-bases/${encodeURIComponent(kbId)}`),
+
     /** Downloads an export; resolves to {blob, filename}. */
     async exportCard(id, format) {
       const res = await send('GET', `/api/agents/${encodeURIComponent(id)}/export`, { query: { format }, raw: true });

@@ -8,6 +8,7 @@ import { loginView, signupView } from './views/auth.js';
 import { myAgentsView, exploreView, agentView, importView } from './views/agents.js';
 import { newAgentView } from './views/editor.js';
 import { keysView } from './views/keys.js';
+import { knowledgeListView, knowledgeBaseView } from './views/knowledge.js';
 
 const routes = [
   { pattern: /^\/$/, view: homeView },
@@ -19,6 +20,8 @@ const routes = [
   { pattern: /^\/agents\/([^/]+)$/, view: agentView },
   { pattern: /^\/import$/, view: importView, auth: true },
   { pattern: /^\/keys$/, view: keysView, auth: true },
+  { pattern: /^\/knowledge$/, view: knowledgeListView, auth: true },
+  { pattern: /^\/knowledge\/([^/]+)$/, view: knowledgeBaseView, auth: true },
 ];
 
 const main = document.getElementById('main');
@@ -83,10 +86,22 @@ async function navigate(path, { replace = false, force = false } = {}) {
 }
 
 let renderCount = 0;
+// What the view on screen asked to run when it is left (closing an event
+// stream, say); each render starts a new list.
+let leaving = [];
 // The address of the page on screen, restored when a back button press is cancelled.
 let shownPath = location.pathname + location.search;
 
 function render() {
+  for (const fn of leaving.splice(0)) {
+    try {
+      fn();
+    } catch (err) {
+      console.error(err);
+    }
+  }
+  const cleanups = [];
+  leaving = cleanups;
   renderCount += 1;
   const url = new URL(location.href);
   shownPath = url.pathname + url.search;
@@ -114,6 +129,14 @@ function render() {
     navigate,
     params: match ? match.slice(1).map(decodeURIComponent) : [],
     query: url.searchParams,
+    /**
+     * Runs fn when the user leaves this page. A view that registers after it
+     * was already left (its data arrived late) has fn run at once.
+     */
+    onLeave(fn) {
+      if (leaving === cleanups) cleanups.push(fn);
+      else fn();
+    },
   };
   const mine = renderCount;
   let node;
@@ -143,7 +166,7 @@ function render() {
 function renderHeader() {
   const user = app.user;
   const links = user
-    ? [['/agents', 'My agents'], ['/explore', 'Explore'], ['/import', 'Import'], ['/keys', 'API keys']]
+    ? [['/agents', 'My agents'], ['/knowledge', 'Knowledge'], ['/explore', 'Explore'], ['/import', 'Import'], ['/keys', 'API keys']]
     : [['/explore', 'Explore']];
   const nav = h('nav', { class: 'site-nav', 'aria-label': 'Main' },
     h('ul', null, links.map(([href, label]) => h('li', null, h('a', { href }, label)))),
@@ -189,7 +212,7 @@ function renderHeader() {
 function markCurrentNav() {
   for (const a of header.querySelectorAll('.site-nav a')) {
     const href = a.getAttribute('href');
-    const current = app.path === href || (href === '/agents' && app.path.startsWith('/agents/'));
+    const current = app.path === href || ((href === '/agents' || href === '/knowledge') && app.path.startsWith(`${href}/`));
     if (current) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }

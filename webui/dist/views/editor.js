@@ -10,6 +10,7 @@ import {
   confirmDiscard, avatar, timeEl, copyButton,
 } from '../ui.js';
 import { exportPanel, versionsPanel } from './shared.js';
+import { agentKnowledgePanel } from './knowledge.js';
 
 // The keys of an agent that the form edits.
 const EDITABLE = [
@@ -37,6 +38,8 @@ export function editorView(ctx, agent) {
     agent, // the last version the server returned (null while new)
     baseline: baselineOf(agent),
   };
+  // Built once: saving re-renders the editor, and the panel keeps its state.
+  const knowledge = agent ? agentKnowledgePanel(ctx, agent.id) : null;
   const root = h('div', { class: 'editor' });
   render();
   return root;
@@ -170,6 +173,7 @@ export function editorView(ctx, agent) {
           publishResult,
         ),
         versions.element,
+        knowledge,
         exportPanel(ctx, () => state.agent.id, 'Exports use the last saved draft.'),
         dangerPanel(),
       );
