@@ -75,7 +75,7 @@ func (q *Query) validate() error {
 
 // Search searches a knowledge base its owner may see.
 func (s *Service) Search(ctx context.Context, callerID, kbID string, q Query) (Results, error) {
-	if _, err := s.Base(ctx, callerID, kbID); err != nil {
+	if err := s.owns(ctx, callerID, kbID); err != nil {
 		return Results{}, err
 	}
 	return s.SearchBases(ctx, []string{kbID}, q)

@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/timbre-ai/timbre/bus"
@@ -256,6 +257,23 @@ func (s *Service) Base(ctx context.Context, callerID, id string) (Base, error) {
 	return b, nil
 }
 
+// owns checks that the caller owns a knowledge base, without counting its
+// documents and chunks as Base does: the check on every search and upload.
+func (s *Service) owns(ctx context.Context, callerID, id string) error {
+	if !db.ValidID("kb", id) {
+		return ErrNotFound
+	}
+	var owner string
+	err := s.store.pool.QueryRow(ctx, `SELECT owner_id FROM knowledge_bases WHERE id = $1`, id).Scan(&owner)
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && owner != callerID) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("knowledge: load knowledge base %s: %w", id, err)
+	}
+	return nil
+}
+
 // Bases lists the caller's knowledge bases, newest first.
 func (s *Service) Bases(ctx context.Context, callerID string) ([]Base, error) {
 	return s.store.bases(ctx, callerID)
@@ -324,7 +342,7 @@ func embedderName(e Embedder, asked *string, current string) *string {
 
 // Delete removes a knowledge base, its documents, chunks and vectors.
 func (s *Service) Delete(ctx context.Context, callerID, id string) error {
-	if _, err := s.Base(ctx, callerID, id); err != nil {
+	if err := s.owns(ctx, callerID, id); err != nil {
 		return err
 	}
 	if _, err := s.store.pool.Exec(ctx, `DELETE FROM knowledge_bases WHERE id = $1`, id); err != nil {
@@ -344,8 +362,7 @@ type Upload struct {
 // same content twice is stored once: the second call returns the first
 // document and created=false.
 func (s *Service) AddFile(ctx context.Context, callerID, kbID string, up Upload) (doc Document, created bool, err error) {
-	b, err := s.Base(ctx, callerID, kbID)
-	if err != nil {
+	if err := s.owns(ctx, callerID, kbID); err != nil {
 		return Document{}, false, err
 	}
 	if int64(len(up.Data)) > s.cfg.MaxDocumentBytes {
@@ -361,15 +378,15 @@ func (s *Service) AddFile(ctx context.Context, callerID, kbID string, up Upload)
 	}
 	sum := sha256.Sum256(up.Data)
 	d := Document{
-		ID: db.NewID("doc"), KBID: b.ID, Title: titleFromFilename(up.Filename), Filename: cleanFilename(up.Filename),
+		ID: db.NewID("doc"), KBID: kbID, Title: titleFromFilename(up.Filename), Filename: cleanFilename(up.Filename),
 		MediaType: media, ContentHash: hex.EncodeToString(sum[:]), SizeBytes: int64(len(up.Data)),
 	}
-	if existing, err := s.store.documentByHash(ctx, s.store.pool, b.ID, d.ContentHash); err == nil {
+	if existing, err := s.store.documentByHash(ctx, s.store.pool, kbID, d.ContentHash); err == nil {
 		return existing, false, nil
 	}
 	d, err = s.store.insertDocument(ctx, s.store.pool, d, up.Data)
 	if isUniqueViolation(err) {
-		existing, err := s.store.documentByHash(ctx, s.store.pool, b.ID, d.ContentHash)
+		existing, err := s.store.documentByHash(ctx, s.store.pool, kbID, d.ContentHash)
 		return existing, false, err
 	}
 	if err != nil {
@@ -381,8 +398,7 @@ func (s *Service) AddFile(ctx context.Context, callerID, kbID string, up Upload)
 // AddURL queues a web page for fetching and ingestion. The URL is checked
 // against the fetch policy now and again on every connection.
 func (s *Service) AddURL(ctx context.Context, callerID, kbID, raw string) (Document, error) {
-	b, err := s.Base(ctx, callerID, kbID)
-	if err != nil {
+	if err := s.owns(ctx, callerID, kbID); err != nil {
 		return Document{}, err
 	}
 	if len(raw) > maxURLBytes {
@@ -395,7 +411,7 @@ func (s *Service) AddURL(ctx context.Context, callerID, kbID, raw string) (Docum
 	if err != nil {
 		return Document{}, fmt.Errorf("%w: %w", ErrURLRefused, err)
 	}
-	d := Document{ID: db.NewID("doc"), KBID: b.ID, URL: u.String(), Title: titleFromURL(u)}
+	d := Document{ID: db.NewID("doc"), KBID: kbID, URL: u.String(), Title: titleFromURL(u)}
 	d, err = s.store.insertDocument(ctx, s.store.pool, d, nil)
 	if err != nil {
 		return Document{}, err
@@ -415,7 +431,7 @@ func (s *Service) enqueue(ctx context.Context, d Document) error {
 
 // Document returns one document of a knowledge base.
 func (s *Service) Document(ctx context.Context, callerID, kbID, id string) (Document, error) {
-	if _, err := s.Base(ctx, callerID, kbID); err != nil {
+	if err := s.owns(ctx, callerID, kbID); err != nil {
 		return Document{}, err
 	}
 	if !db.ValidID("doc", id) {
@@ -426,7 +442,7 @@ func (s *Service) Document(ctx context.Context, callerID, kbID, id string) (Docu
 
 // Documents lists a knowledge base's documents, newest first.
 func (s *Service) Documents(ctx context.Context, callerID, kbID string) ([]Document, error) {
-	if _, err := s.Base(ctx, callerID, kbID); err != nil {
+	if err := s.owns(ctx, callerID, kbID); err != nil {
 		return nil, err
 	}
 	return s.store.documents(ctx, kbID)
@@ -447,7 +463,7 @@ func (s *Service) DeleteDocument(ctx context.Context, callerID, kbID, id string)
 // Attach lets an agent use a knowledge base. The caller must own the base;
 // the API checks that they own the agent.
 func (s *Service) Attach(ctx context.Context, callerID, agentID, kbID string) error {
-	if _, err := s.Base(ctx, callerID, kbID); err != nil {
+	if err := s.owns(ctx, callerID, kbID); err != nil {
 		return err
 	}
 	_, err := s.store.pool.Exec(ctx, `INSERT INTO agent_knowledge (agent_id, kb_id) VALUES ($1, $2)
@@ -460,7 +476,7 @@ func (s *Service) Attach(ctx context.Context, callerID, agentID, kbID string) er
 
 // Detach stops an agent using a knowledge base.
 func (s *Service) Detach(ctx context.Context, callerID, agentID, kbID string) error {
-	if _, err := s.Base(ctx, callerID, kbID); err != nil {
+	if err := s.owns(ctx, callerID, kbID); err != nil {
 		return err
 	}
 	tag, err := s.store.pool.Exec(ctx, `DELETE FROM agent_knowledge WHERE agent_id = $1 AND kb_id = $2`, agentID, kbID)
