@@ -21,10 +21,12 @@ const (
 
 // Search limits.
 const (
-	DefaultK         = 5
-	MaxK             = 50
-	maxQueryRunes    = 2000
-	maxEfSearch      = 1000
+	DefaultK      = 5
+	MaxK          = 50
+	maxQueryRunes = 2000
+	maxEfSearch   = 1000
+	// DefaultEfSearch is the HNSW candidate list size when a query sets none.
+	DefaultEfSearch  = 200
 	rrfK             = 60 // reciprocal rank fusion constant (Cormack et al.)
 	minCandidates    = 40
 	candidatesPerHit = 4
@@ -34,8 +36,8 @@ const (
 type Query struct {
 	Text string
 	K    int
-	// EfSearch is the HNSW candidate list size; 0 means at least 40 and
-	// enough for the candidates fused.
+	// EfSearch is the HNSW candidate list size; 0 means DefaultEfSearch. It
+	// is raised to the number of candidates fused when smaller.
 	EfSearch int
 	// Mode is ModeHybrid (default), ModeVector or ModeText.
 	Mode string
@@ -175,7 +177,11 @@ func (s *Service) embedderGroups(ctx context.Context, kbIDs []string) ([]group, 
 // and the best full-text matches, fused by reciprocal rank.
 func (s *store) search(ctx context.Context, g group, vec []float32, q Query, mode string) ([]Result, error) {
 	candidates := max(minCandidates, q.K*candidatesPerHit)
-	ef := max(q.EfSearch, candidates)
+	ef := q.EfSearch
+	if ef == 0 {
+		ef = DefaultEfSearch
+	}
+	ef = max(ef, candidates)
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return nil, fmt.Errorf("knowledge: search: %w", err)
@@ -199,9 +205,19 @@ func (s *store) search(ctx context.Context, g group, vec []float32, q Query, mod
 	if mode != ModeVector {
 		textPart = `SELECT id AS chunk_id, row_number() OVER (ORDER BY rank DESC, id) AS r FROM (
 			SELECT c.id, ts_rank_cd(c.search, tq.q, 1) AS rank
-			FROM chunks c, (SELECT replace(plainto_tsquery('english', @text)::text, ' & ', ' | ')::tsquery AS q) tq
+			FROM chunks c, (SELECT @tsquery::tsquery AS q) tq
 			WHERE c.kb_id = ANY(@kbs) AND c.search @@ tq.q
 			ORDER BY rank DESC LIMIT @n) matches`
+	}
+	tsq := ""
+	if mode != ModeVector {
+		if tsq, err = s.textQuery(ctx, tx, q.Text); err != nil {
+			return nil, err
+		}
+		if tsq == "" {
+			// Only stop words: nothing for full text to match.
+			textPart = `SELECT NULL::bigint AS chunk_id, NULL::bigint AS r WHERE false`
+		}
 	}
 	var half any
 	if vec != nil {
@@ -216,7 +232,7 @@ func (s *store) search(ctx context.Context, g group, vec []float32, q Query, mod
 		FROM fused f JOIN chunks c ON c.id = f.chunk_id JOIN documents d ON d.id = c.document_id
 		ORDER BY f.score DESC, c.id`
 	rows, err := tx.Query(ctx, sql, pgx.NamedArgs{
-		"kbs": g.kbIDs, "embedder": g.embedder, "vec": half, "text": q.Text, "n": candidates, "k": q.K,
+		"kbs": g.kbIDs, "embedder": g.embedder, "vec": half, "tsquery": tsq, "n": candidates, "k": q.K,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("knowledge: search: %w", err)
@@ -234,4 +250,44 @@ func (s *store) search(ctx context.Context, g group, vec []float32, q Query, mod
 		return nil, fmt.Errorf("knowledge: search: %w", err)
 	}
 	return out, nil
+}
+
+// maxQueryLexemes bounds the terms of a full-text query (and so its pairs).
+const maxQueryLexemes = 12
+
+// textQuery turns a question into the full-text query: with three or more
+// distinct terms, passages must hold at least two of them (any pair, OR-ed);
+// with fewer, any one term. Requiring all terms (plainto_tsquery's AND) misses
+// passages that answer in other words; any single term matches a large share
+// of a big corpus on one common word and makes ranking them slow. It returns
+// "" when the question has only stop words.
+func (s *store) textQuery(ctx context.Context, tx pgx.Tx, text string) (string, error) {
+	var lexemes []string
+	if err := tx.QueryRow(ctx, `SELECT tsvector_to_array(to_tsvector('english', $1))`, text).Scan(&lexemes); err != nil {
+		return "", fmt.Errorf("knowledge: full-text terms: %w", err)
+	}
+	return pairQuery(lexemes), nil
+}
+
+// pairQuery builds the tsquery text for textQuery from stemmed lexemes.
+func pairQuery(lexemes []string) string {
+	if len(lexemes) > maxQueryLexemes {
+		// Keep the longest: they are the rarest, most telling terms.
+		sort.SliceStable(lexemes, func(i, j int) bool { return len(lexemes[i]) > len(lexemes[j]) })
+		lexemes = lexemes[:maxQueryLexemes]
+	}
+	quoted := make([]string, len(lexemes))
+	for i, l := range lexemes {
+		quoted[i] = "'" + strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(l) + "'"
+	}
+	if len(quoted) < 3 {
+		return strings.Join(quoted, " | ")
+	}
+	var pairs []string
+	for i := range quoted {
+		for j := i + 1; j < len(quoted); j++ {
+			pairs = append(pairs, "("+quoted[i]+" & "+quoted[j]+")")
+		}
+	}
+	return strings.Join(pairs, " | ")
 }
