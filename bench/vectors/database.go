@@ -2,65 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/url"
-	"strings"
-	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/timbre-ai/timbre/db"
 )
-
-// createDatabase drops database name if it exists, creates it afresh on the
-// server of serverURL and returns its URL.
-func createDatabase(ctx context.Context, serverURL, name string) (string, error) {
-	conn, err := pgx.Connect(ctx, serverURL)
-	if err != nil {
-		return "", fmt.Errorf("connect to TIMBRE_DATABASE_URL's server (is PostgreSQL running? `make setup` starts it): %w", err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
-		return "", fmt.Errorf("drop the previous %s: %w", name, err)
-	}
-	if _, err := conn.Exec(ctx, `CREATE DATABASE `+name); err != nil {
-		return "", fmt.Errorf("create database %s (does the role have CREATEDB?): %w", name, err)
-	}
-	return withDatabase(serverURL, name)
-}
-
-// dropDatabase drops name. It runs at the end, after an interrupt too, so
-// it does not take the run's context.
-func dropDatabase(serverURL, name string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, serverURL)
-	if err != nil {
-		return fmt.Errorf("drop database %s: %w", name, err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
-		return fmt.Errorf("drop database %s: %w", name, err)
-	}
-	return nil
-}
-
-// withDatabase returns serverURL pointing at database name instead; it is a
-// postgres:// URL or a keyword=value connection string.
-func withDatabase(serverURL, name string) (string, error) {
-	if strings.HasPrefix(serverURL, "postgres://") || strings.HasPrefix(serverURL, "postgresql://") {
-		u, err := url.Parse(serverURL)
-		if err != nil {
-			return "", errors.New("TIMBRE_DATABASE_URL is not a valid URL")
-		}
-		u.Path, u.RawPath = "/"+name, ""
-		return u.String(), nil
-	}
-	// In a keyword=value string a later keyword wins.
-	return serverURL + " dbname=" + name, nil
-}
 
 // newOwner inserts the user who owns the benchmark's knowledge bases.
 func newOwner(ctx context.Context, pool *pgxpool.Pool) (string, error) {

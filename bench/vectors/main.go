@@ -29,6 +29,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/timbre-ai/timbre/bench/benchdb"
 	"github.com/timbre-ai/timbre/bus"
 	"github.com/timbre-ai/timbre/db"
 	"github.com/timbre-ai/timbre/migrations"
@@ -181,7 +182,8 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) (err error) {
 			return err
 		}
 	}
-	dbURL, err := createDatabase(ctx, o.databaseURL, databaseName)
+	_ = benchdb.Drop(o.databaseURL, databaseName) // left by an interrupted or -keep run
+	dbURL, err := benchdb.Create(ctx, o.databaseURL, databaseName)
 	if err != nil {
 		return err
 	}
@@ -190,7 +192,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) (err error) {
 			fmt.Fprintf(stderr, "kept database %s\n", databaseName)
 			return
 		}
-		if derr := dropDatabase(o.databaseURL, databaseName); derr != nil && err == nil {
+		if derr := benchdb.Drop(o.databaseURL, databaseName); derr != nil && err == nil {
 			err = derr
 		}
 	}()
