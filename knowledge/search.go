@@ -26,7 +26,9 @@ const (
 	maxQueryRunes = 2000
 	maxEfSearch   = 1000
 	// DefaultEfSearch is the HNSW candidate list size when a query sets none.
-	DefaultEfSearch  = 200
+	DefaultEfSearch = 400
+	// maxRanked bounds the full-text matches ranked for one query.
+	maxRanked        = 2000
 	rrfK             = 60 // reciprocal rank fusion constant (Cormack et al.)
 	minCandidates    = 40
 	candidatesPerHit = 4
@@ -203,10 +205,13 @@ func (s *store) search(ctx context.Context, g group, vec []float32, q Query, mod
 	}
 	textPart := `SELECT NULL::bigint AS chunk_id, NULL::bigint AS r WHERE false`
 	if mode != ModeVector {
+		// Ranking is the costly part: rank at most maxRanked matches, so a
+		// question made of a large corpus's commonest words stays fast.
 		textPart = `SELECT id AS chunk_id, row_number() OVER (ORDER BY rank DESC, id) AS r FROM (
-			SELECT c.id, ts_rank_cd(c.search, tq.q, 1) AS rank
-			FROM chunks c, (SELECT @tsquery::tsquery AS q) tq
-			WHERE c.kb_id = ANY(@kbs) AND c.search @@ tq.q
+			SELECT m.id, ts_rank_cd(m.search, tq.q, 1) AS rank
+			FROM (SELECT @tsquery::tsquery AS q) tq,
+				LATERAL (SELECT c.id, c.search FROM chunks c
+					WHERE c.kb_id = ANY(@kbs) AND c.search @@ tq.q LIMIT ` + strconv.Itoa(maxRanked) + `) m
 			ORDER BY rank DESC LIMIT @n) matches`
 	}
 	tsq := ""
@@ -253,7 +258,7 @@ func (s *store) search(ctx context.Context, g group, vec []float32, q Query, mod
 }
 
 // maxQueryLexemes bounds the terms of a full-text query (and so its pairs).
-const maxQueryLexemes = 12
+const maxQueryLexemes = 8
 
 // textQuery turns a question into the full-text query: with three or more
 // distinct terms, passages must hold at least two of them (any pair, OR-ed);
