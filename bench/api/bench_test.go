@@ -267,31 +267,6 @@ func TestCreateBodyDecodes(t *testing.T) {
 	}
 }
 
-func TestParseStat(t *testing.T) {
-	// A real line's shape; the name may hold spaces and parentheses.
-	pg := "4242 (postgres) S 1 4242 4242 0 -1 4194560 900 0 0 0 120 35 0 0 20 0 1 0 100 200000000 3000 18446744073709551615"
-	tests := []struct {
-		name, line, comm string
-		want             uint64
-		ok               bool
-	}{
-		{"postgres", pg, "postgres", 155, true},
-		{"other name", strings.Replace(pg, "(postgres)", "(go)", 1), "postgres", 0, false},
-		{"name with spaces", strings.Replace(pg, "(postgres)", "(a (b) c)", 1), "a (b) c", 155, true},
-		{"truncated", "4242 (postgres) S 1 2", "postgres", 0, false},
-		{"garbage", "nothing here", "postgres", 0, false},
-		{"non-numeric times", strings.Replace(pg, " 120 35 ", " x y ", 1), "postgres", 0, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, ok := parseStat(tt.line, tt.comm)
-			if got != tt.want || ok != tt.ok {
-				t.Errorf("parseStat = %d, %v; want %d, %v", got, ok, tt.want, tt.ok)
-			}
-		})
-	}
-}
-
 // TestBenchmarkSmoke runs the whole program briefly against the real
 // database: every scenario must complete requests without errors, and the
 // bare handler must serve a body as large as the real response it copies.

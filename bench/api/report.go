@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/timbre-ai/timbre/bench/benchdb"
 )
 
 // Result is one scenario's figures. Durations are in milliseconds.
@@ -230,7 +232,7 @@ type cpuSample struct {
 const clockTicks = 100
 
 func startCPU() cpuMeter {
-	m := cpuMeter{wall: time.Now(), procStart: processCPU(), pgStart: postgresTicks()}
+	m := cpuMeter{wall: time.Now(), procStart: processCPU(), pgStart: benchdb.PostgresTicks()}
 	m.hostBusy, m.hostTotal, m.hostOK = hostCPU()
 	return m
 }
@@ -241,7 +243,7 @@ func (m cpuMeter) stop(numCPU int) cpuSample {
 	if busy, total, ok := hostCPU(); ok && m.hostOK && total > m.hostTotal {
 		s.host = float64(busy-m.hostBusy) / float64(total-m.hostTotal) * float64(numCPU)
 	}
-	if end := postgresTicks(); end != nil && m.pgStart != nil {
+	if end := benchdb.PostgresTicks(); end != nil && m.pgStart != nil {
 		var ticks uint64
 		for pid, t := range end {
 			// A process started during the interval counts from zero; one
@@ -253,50 +255,6 @@ func (m cpuMeter) stop(numCPU int) cpuSample {
 		s.postgres = float64(ticks) / clockTicks / wall
 	}
 	return s
-}
-
-// postgresTicks returns the user+system CPU ticks of every process named
-// postgres, by pid; nil where /proc is not there.
-func postgresTicks() map[int]uint64 {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	out := map[int]uint64{}
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue // exited meanwhile
-		}
-		if t, ok := parseStat(string(b), "postgres"); ok {
-			out[pid] = t
-		}
-	}
-	return out
-}
-
-// parseStat returns utime+stime from a /proc/<pid>/stat line if the
-// process's name is comm.
-func parseStat(line, comm string) (uint64, bool) {
-	open, closing := strings.IndexByte(line, '('), strings.LastIndexByte(line, ')')
-	if open < 0 || closing < open || line[open+1:closing] != comm {
-		return 0, false
-	}
-	// After the name: state (field 3) … utime (14), stime (15).
-	f := strings.Fields(line[closing+1:])
-	if len(f) < 13 {
-		return 0, false
-	}
-	utime, err1 := strconv.ParseUint(f[11], 10, 64)
-	stime, err2 := strconv.ParseUint(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, false
-	}
-	return utime + stime, true
 }
 
 // processCPU is the user and system CPU time this process has used.

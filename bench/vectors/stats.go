@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"os"
 	"runtime"
 	"slices"
@@ -10,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/timbre-ai/timbre/bench/benchdb"
 )
 
 // latency summarises a set of measured durations.
@@ -59,7 +60,7 @@ type cpuUse struct {
 
 func startCPU() cpuMeter {
 	busy, _ := hostBusyTicks()
-	return cpuMeter{wall: time.Now(), self: selfCPU(), pg: postgresTicks(), hostBusy: busy}
+	return cpuMeter{wall: time.Now(), self: selfCPU(), pg: benchdb.PostgresTicks(), hostBusy: busy}
 }
 
 func (m cpuMeter) stop() cpuUse {
@@ -67,7 +68,7 @@ func (m cpuMeter) stop() cpuUse {
 	u := cpuUse{Self: (selfCPU() - m.self).Seconds() / wall, Postgres: -1, Host: -1}
 	if m.pg != nil {
 		var ticks uint64
-		for pid, t := range postgresTicks() {
+		for pid, t := range benchdb.PostgresTicks() {
 			// A backend that started during the interval counts from zero;
 			// one that ended is lost (the pool keeps its connections open).
 			ticks += t - min(t, m.pg[pid])
@@ -87,39 +88,6 @@ func selfCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// postgresTicks returns the user+system CPU ticks of every process named
-// postgres, by pid; nil where /proc is not there.
-func postgresTicks() map[int]uint64 {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	out := map[int]uint64{}
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid … utime(14) stime(15); comm may hold spaces.
-		open, end := bytes.IndexByte(stat, '('), bytes.LastIndexByte(stat, ')')
-		if open < 0 || end < open || string(stat[open+1:end]) != "postgres" {
-			continue
-		}
-		fields := strings.Fields(string(stat[end+1:]))
-		if len(fields) < 13 {
-			continue
-		}
-		utime, _ := strconv.ParseUint(fields[11], 10, 64)
-		stime, _ := strconv.ParseUint(fields[12], 10, 64)
-		out[pid] = utime + stime
-	}
-	return out
 }
 
 // hostBusyTicks returns the machine's non-idle CPU ticks from /proc/stat.

@@ -302,24 +302,4 @@ func atxHeading(line string) (int, string) {
 
 // hasHeadingLevel1 reports whether normalized text has a "# " heading line
 // outside code fences.
-func hasHeadingLevel1(text string) bool {
-	var fenceChar byte
-	var fenceLen int
-	for line := range strings.Lines(text) {
-		line = strings.TrimSuffix(line, "\n")
-		if fenceChar != 0 {
-			if fenceCloses([]byte(line), fenceChar, fenceLen) {
-				fenceChar = 0
-			}
-			continue
-		}
-		if c, n := fenceOpen([]byte(line)); n > 0 {
-			fenceChar, fenceLen = c, n
-			continue
-		}
-		if level, t := atxHeading(line); level == 1 && t != "" {
-			return true
-		}
-	}
-	return false
-}
+func hasHeadingLevel1(text string) bool { return firstHeading(text) != "" }
