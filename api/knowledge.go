@@ -271,17 +271,12 @@ func (h *handlers) agentBases(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ids, err := h.knowledge.AgentBases(c.Request().Context(), a.ID)
+	items, err := h.knowledge.AgentBases(c.Request().Context(), a.ID)
 	if err != nil {
 		return err
 	}
-	items := make([]knowledge.Base, 0, len(ids))
-	for _, id := range ids {
-		b, err := h.knowledge.Base(c.Request().Context(), callerID(c), id)
-		if err != nil {
-			continue // another owner's base cannot be attached; skip if it ever is
-		}
-		items = append(items, b)
+	if items == nil {
+		items = []knowledge.Base{}
 	}
 	return c.JSON(http.StatusOK, map[string]any{"items": items})
 }

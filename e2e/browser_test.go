@@ -44,13 +44,7 @@ func TestBrowserCreatorJourney(t *testing.T) {
 	p := openBrowser(t, srv)
 
 	// Sign up: the app lands on My agents, with the name in the header.
-	p.open("/signup")
-	p.waitText("main h1", "Create your Timbre account")
-	p.fill("main", "Display name", "Ada Lovelace")
-	p.fill("main", "Email", "ada@example.com")
-	p.fill("main", "Password", "analytical engine")
-	p.click("main form", "Create account")
-	p.waitPath("/agents")
+	p.signUp("Ada Lovelace", "ada@example.com", "analytical engine")
 	p.waitText("main h1", "My agents")
 	p.waitText("#site-header .user-name", "Ada Lovelace")
 	p.waitText("main .empty", "No agents yet")
@@ -359,6 +353,18 @@ func (p *page) run(what string, steps ...chromedp.Action[chromedp.Void]) {
 }
 
 // open loads path of the server as a new page.
+// signUp creates an account through the sign-up form and waits for the
+// app to land on My agents.
+func (p *page) signUp(name, email, password string) {
+	p.open("/signup")
+	p.waitText("main h1", "Create your Timbre account")
+	p.fill("main", "Display name", name)
+	p.fill("main", "Email", email)
+	p.fill("main", "Password", password)
+	p.click("main form", "Create account")
+	p.waitPath("/agents")
+}
+
 func (p *page) open(path string) {
 	p.t.Helper()
 	p.run("opening "+path, chromedp.Navigate(p.srv.url+path))

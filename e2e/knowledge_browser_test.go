@@ -30,13 +30,7 @@ func TestBrowserKnowledge(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	p.open("/signup")
-	p.waitText("main h1", "Create your Timbre account")
-	p.fill("main", "Display name", "Ida Lewis")
-	p.fill("main", "Email", "ida@example.com")
-	p.fill("main", "Password", "lime rock light")
-	p.click("main form", "Create account")
-	p.waitPath("/agents")
+	p.signUp("Ida Lewis", "ida@example.com", "lime rock light")
 
 	// The Knowledge page explains what knowledge is for while it is empty.
 	p.click("#site-header", "Knowledge")

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 	"time"
@@ -216,7 +217,7 @@ func (s *Service) renewLease(ctx context.Context, id string) {
 }
 
 // process does the work of ingest once the document is claimed.
-func (s *Service) process(ctx context.Context, w work, log interface{ Info(string, ...any) }) error {
+func (s *Service) process(ctx context.Context, w work, log *slog.Logger) error {
 	ev := Event{KBID: w.doc.KBID, DocumentID: w.doc.ID, Status: StatusProcessing}
 	if w.content == nil {
 		if w.doc.URL == "" {

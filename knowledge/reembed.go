@@ -2,6 +2,7 @@ package knowledge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -14,9 +15,12 @@ import (
 // interrupted run resumes where it stopped: it only embeds chunks that still
 // lack a vector.
 func (s *Service) reembed(ctx context.Context, kbID string) error {
-	b, err := s.store.base(ctx, s.store.pool, kbID, "")
-	if err != nil {
+	b, err := s.store.base(ctx, kbID)
+	if errors.Is(err, ErrNotFound) {
 		return nil // deleted meanwhile
+	}
+	if err != nil {
+		return err
 	}
 	if b.NextEmbedder == "" {
 		return nil // finished or cancelled

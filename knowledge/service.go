@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -168,13 +169,14 @@ func New(ctx context.Context, p Params) (*Service, error) {
 // Embedders lists the names of the embedders this process can run, the
 // default first.
 func (s *Service) Embedders() []string {
-	out := []string{s.def.Name()}
+	var rest []string
 	for name := range s.embedders {
 		if name != s.def.Name() {
-			out = append(out, name)
+			rest = append(rest, name)
 		}
 	}
-	return out
+	slices.Sort(rest)
+	return append([]string{s.def.Name()}, rest...)
 }
 
 // BaseInput is what a creator sets on a knowledge base.
@@ -247,7 +249,7 @@ func (s *Service) Base(ctx context.Context, callerID, id string) (Base, error) {
 	if !db.ValidID("kb", id) {
 		return Base{}, ErrNotFound
 	}
-	b, err := s.store.base(ctx, s.store.pool, id, "")
+	b, err := s.store.base(ctx, id)
 	if err != nil {
 		return Base{}, err
 	}
@@ -276,7 +278,7 @@ func (s *Service) owns(ctx context.Context, callerID, id string) error {
 
 // Bases lists the caller's knowledge bases, newest first.
 func (s *Service) Bases(ctx context.Context, callerID string) ([]Base, error) {
-	return s.store.bases(ctx, callerID)
+	return s.store.bases(ctx, `b.owner_id = $1`, callerID)
 }
 
 // Update renames a knowledge base or switches its embedder; a new embedder
@@ -384,7 +386,7 @@ func (s *Service) AddFile(ctx context.Context, callerID, kbID string, up Upload)
 	if existing, err := s.store.documentByHash(ctx, s.store.pool, kbID, d.ContentHash); err == nil {
 		return existing, false, nil
 	}
-	d, err = s.store.insertDocument(ctx, s.store.pool, d, up.Data)
+	d, err = s.store.insertDocument(ctx, d, up.Data)
 	if isUniqueViolation(err) {
 		existing, err := s.store.documentByHash(ctx, s.store.pool, kbID, d.ContentHash)
 		return existing, false, err
@@ -392,7 +394,8 @@ func (s *Service) AddFile(ctx context.Context, callerID, kbID string, up Upload)
 	if err != nil {
 		return Document{}, false, err
 	}
-	return d, true, s.enqueue(ctx, d)
+	s.enqueue(ctx, d)
+	return d, true, nil
 }
 
 // AddURL queues a web page for fetching and ingestion. The URL is checked
@@ -412,21 +415,21 @@ func (s *Service) AddURL(ctx context.Context, callerID, kbID, raw string) (Docum
 		return Document{}, fmt.Errorf("%w: %w", ErrURLRefused, err)
 	}
 	d := Document{ID: db.NewID("doc"), KBID: kbID, URL: u.String(), Title: titleFromURL(u)}
-	d, err = s.store.insertDocument(ctx, s.store.pool, d, nil)
+	d, err = s.store.insertDocument(ctx, d, nil)
 	if err != nil {
 		return Document{}, err
 	}
-	return d, s.enqueue(ctx, d)
+	s.enqueue(ctx, d)
+	return d, nil
 }
 
 // enqueue publishes a document's ingestion job. A document whose job could
 // not be published stays queued and is published again by Start.
-func (s *Service) enqueue(ctx context.Context, d Document) error {
+func (s *Service) enqueue(ctx context.Context, d Document) {
 	if err := s.queue.Publish(ctx, "ingest:"+d.ID, encodeJob(job{Kind: jobIngest, ID: d.ID})); err != nil {
 		s.log.Warn("ingestion job not queued; it will be on the next start", "document_id", d.ID, "error", err)
 	}
 	s.publish(Event{KBID: d.KBID, DocumentID: d.ID, Status: d.Status})
-	return nil
 }
 
 // Document returns one document of a knowledge base.
@@ -437,7 +440,7 @@ func (s *Service) Document(ctx context.Context, callerID, kbID, id string) (Docu
 	if !db.ValidID("doc", id) {
 		return Document{}, ErrNotFound
 	}
-	return s.store.document(ctx, s.store.pool, kbID, id)
+	return s.store.document(ctx, kbID, id)
 }
 
 // Documents lists a knowledge base's documents, newest first.
@@ -489,22 +492,11 @@ func (s *Service) Detach(ctx context.Context, callerID, agentID, kbID string) er
 	return nil
 }
 
-// AgentBases returns the ids of the knowledge bases attached to an agent.
-func (s *Service) AgentBases(ctx context.Context, agentID string) ([]string, error) {
-	rows, err := s.store.pool.Query(ctx, `SELECT kb_id FROM agent_knowledge WHERE agent_id = $1 ORDER BY created_at`, agentID)
-	if err != nil {
-		return nil, fmt.Errorf("knowledge: bases of agent %s: %w", agentID, err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("knowledge: bases of agent %s: %w", agentID, err)
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+// AgentBases returns the knowledge bases attached to an agent, newest
+// first. It checks no ownership: the chat engine searches them for anyone
+// who talks to the agent; only a base's owner can attach it.
+func (s *Service) AgentBases(ctx context.Context, agentID string) ([]Base, error) {
+	return s.store.bases(ctx, `b.id IN (SELECT kb_id FROM agent_knowledge WHERE agent_id = $1)`, agentID)
 }
 
 func titleFromFilename(name string) string {

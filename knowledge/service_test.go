@@ -169,8 +169,8 @@ func TestIngestSearchCite(t *testing.T) {
 	if doc.Status != knowledge.StatusReady || doc.Chunks < 3 || doc.Error != "" {
 		t.Fatalf("document = %+v, want ready with at least 3 chunks", doc)
 	}
-	if doc.Title != "handbook" && doc.Title != "Lighthouse Keeper's Handbook" {
-		t.Errorf("title = %q", doc.Title)
+	if doc.Title != "Lighthouse Keeper's Handbook" {
+		t.Errorf("title = %q, want the document's own heading", doc.Title)
 	}
 
 	for _, mode := range []string{knowledge.ModeHybrid, knowledge.ModeVector, knowledge.ModeText} {

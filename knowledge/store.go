@@ -39,8 +39,8 @@ func scanBase(row pgx.Row) (Base, error) {
 	return b, err
 }
 
-func (s *store) base(ctx context.Context, q querier, id string, lock string) (Base, error) {
-	b, err := scanBase(q.QueryRow(ctx, `SELECT `+baseColumns+` FROM knowledge_bases b WHERE b.id = $1 `+lock, id))
+func (s *store) base(ctx context.Context, id string) (Base, error) {
+	b, err := scanBase(s.pool.QueryRow(ctx, `SELECT `+baseColumns+` FROM knowledge_bases b WHERE b.id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Base{}, ErrNotFound
 	}
@@ -50,9 +50,11 @@ func (s *store) base(ctx context.Context, q querier, id string, lock string) (Ba
 	return b, nil
 }
 
-func (s *store) bases(ctx context.Context, ownerID string) ([]Base, error) {
+// bases lists knowledge bases matching where (a condition on b, with $1
+// as its argument), newest first.
+func (s *store) bases(ctx context.Context, where string, arg string) ([]Base, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+baseColumns+` FROM knowledge_bases b
-		WHERE b.owner_id = $1 ORDER BY b.created_at DESC, b.id DESC`, ownerID)
+		WHERE `+where+` ORDER BY b.created_at DESC, b.id DESC`, arg)
 	if err != nil {
 		return nil, fmt.Errorf("knowledge: list knowledge bases: %w", err)
 	}
@@ -83,8 +85,8 @@ func scanDocument(row pgx.Row) (Document, error) {
 	return d, err
 }
 
-func (s *store) document(ctx context.Context, q querier, kbID, id string) (Document, error) {
-	d, err := scanDocument(q.QueryRow(ctx, `SELECT `+documentColumns+` FROM documents d WHERE d.id = $1 AND d.kb_id = $2`, id, kbID))
+func (s *store) document(ctx context.Context, kbID, id string) (Document, error) {
+	d, err := scanDocument(s.pool.QueryRow(ctx, `SELECT `+documentColumns+` FROM documents d WHERE d.id = $1 AND d.kb_id = $2`, id, kbID))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Document{}, ErrNotFound
 	}
@@ -120,14 +122,15 @@ func (s *store) documentByHash(ctx context.Context, q querier, kbID, hash string
 	return d, nil
 }
 
-// insertDocument stores a new queued document. It reports ErrDuplicate (as
-// a unique violation) when the content is already in the knowledge base.
-func (s *store) insertDocument(ctx context.Context, q querier, d Document, content []byte) (Document, error) {
+// insertDocument stores a new queued document. It returns a unique
+// violation (isUniqueViolation) when the content is already in the
+// knowledge base.
+func (s *store) insertDocument(ctx context.Context, d Document, content []byte) (Document, error) {
 	var hash *string
 	if d.ContentHash != "" {
 		hash = &d.ContentHash
 	}
-	err := q.QueryRow(ctx, `INSERT INTO documents (id, kb_id, title, filename, source_url, media_type, content_hash, size_bytes, content)
+	err := s.pool.QueryRow(ctx, `INSERT INTO documents (id, kb_id, title, filename, source_url, media_type, content_hash, size_bytes, content)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING status, created_at, updated_at`,
 		d.ID, d.KBID, d.Title, d.Filename, d.URL, d.MediaType, hash, d.SizeBytes, content).
 		Scan(&d.Status, &d.CreatedAt, &d.UpdatedAt)

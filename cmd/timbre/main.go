@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -313,9 +314,13 @@ func newKnowledge(ctx context.Context, cfg config, pool *pgxpool.Pool, b *bus.Bu
 		return nil, fmt.Errorf("embedder: %w", err)
 	}
 	embedders := []knowledge.Embedder{primary}
+	primaryModel := cfg.EmbedModel
+	if primaryModel == "" {
+		primaryModel = embed.ModelNgram
+	}
 	for _, model := range []string{embed.ModelNgram, embed.ModelWink} {
-		if cfg.EmbedProvider == embed.ProviderLocal && (cfg.EmbedModel == model || (cfg.EmbedModel == "" && model == embed.ModelNgram)) {
-			continue // the primary already
+		if cfg.EmbedProvider == embed.ProviderLocal && strings.EqualFold(primaryModel, model) {
+			continue // the primary already; the wink table is 41 MB to load
 		}
 		e, err := embed.New(embed.Config{Provider: embed.ProviderLocal, Model: model, DataDir: cfg.DataDir})
 		if err != nil {

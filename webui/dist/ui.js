@@ -130,6 +130,20 @@ export function errorText(err) {
   return msg;
 }
 
+/**
+ * Shows a failed form submission: next to the field the server named (and
+ * focuses it), else in the form's alert box.
+ */
+export function showFormError(form, alert, err) {
+  const control = err.field ? showFieldError(form, err.field, err.message) : null;
+  if (control) {
+    control.focus();
+  } else {
+    alert.textContent = errorText(err);
+    alert.hidden = false;
+  }
+}
+
 /** An alert box for an error, with an optional Retry button. */
 export function errorBox(err, retry) {
   return h('div', { class: 'alert alert-error', role: 'alert' },

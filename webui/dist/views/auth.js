@@ -1,6 +1,6 @@
 // views/auth.js — sign up and log in.
 
-import { h, field, clearFieldErrors, showFieldError, errorText, busy, toast, safeNext } from '../ui.js';
+import { h, field, clearFieldErrors, showFormError, busy, toast, safeNext } from '../ui.js';
 
 /** The log-in page. */
 export function loginView(ctx) {
@@ -62,13 +62,7 @@ function authForm(ctx, { title, lead, fields, submit, pending, alt, send, done }
         await ctx.app.refreshUser();
       });
     } catch (err) {
-      const control = err.field ? showFieldError(form, err.field, err.message) : null;
-      if (control) {
-        control.focus();
-      } else {
-        alert.textContent = errorText(err);
-        alert.hidden = false;
-      }
+      showFormError(form, alert, err);
       return;
     }
     toast(done, 'success');

@@ -9,7 +9,7 @@
 // what the server stored.
 
 import {
-  h, append, uid, field, clearFieldErrors, showFieldError, errorText, errorBox, loading, busy, toast, confirmDialog,
+  h, append, uid, field, clearFieldErrors, showFieldError, showFormError, errorText, errorBox, loading, busy, toast, confirmDialog,
   timeEl, formatBytes, truncate,
 } from '../ui.js';
 
@@ -146,13 +146,7 @@ function createBaseForm(ctx) {
       kb = await busy(submit, 'Creating…', () =>
         ctx.api.createKnowledgeBase({ name: name.value.trim(), description: description.value.trim() }));
     } catch (err) {
-      const control = err.field ? showFieldError(form, err.field, err.message) : null;
-      if (control) {
-        control.focus();
-      } else {
-        alert.textContent = errorText(err);
-        alert.hidden = false;
-      }
+      showFormError(form, alert, err);
       return;
     }
     toast(`Created “${kb.name}”.`, 'success');
@@ -722,13 +716,7 @@ function detailsPanel(ctx, current, saved) {
     try {
       updated = await busy(saveBtn, 'Saving…', () => ctx.api.updateKnowledgeBase(now.id, patch));
     } catch (err) {
-      const control = err.field ? showFieldError(form, err.field, err.message) : null;
-      if (control) {
-        control.focus();
-      } else {
-        alert.textContent = errorText(err);
-        alert.hidden = false;
-      }
+      showFormError(form, alert, err);
       return;
     }
     nameIn.value = updated.name;
