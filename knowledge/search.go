@@ -94,7 +94,15 @@ func (s *Service) SearchBases(ctx context.Context, kbIDs []string, q Query) (Res
 	if len(kbIDs) == 0 {
 		return Results{Results: []Result{}}, nil
 	}
-	groups, err := s.embedderGroups(ctx, kbIDs)
+	// One snapshot for the whole search: a re-embedding that switches a
+	// base's embedder and drops its old vectors between reading the
+	// embedder and reading the vectors must not leave this search empty.
+	tx, err := s.store.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return Results{}, fmt.Errorf("knowledge: search: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	groups, err := embedderGroups(ctx, tx, kbIDs)
 	if err != nil {
 		return Results{}, err
 	}
@@ -113,7 +121,7 @@ func (s *Service) SearchBases(ctx context.Context, kbIDs []string, q Query) (Res
 				mode = ModeText
 			}
 		}
-		res, err := s.store.search(ctx, g, vec, q, mode)
+		res, err := s.store.search(ctx, tx, g, vec, q, mode)
 		if err != nil {
 			return Results{}, err
 		}
@@ -148,8 +156,8 @@ type group struct {
 	kbIDs    []string
 }
 
-func (s *Service) embedderGroups(ctx context.Context, kbIDs []string) ([]group, error) {
-	rows, err := s.store.pool.Query(ctx, `SELECT id, embedder, embed_dim FROM knowledge_bases WHERE id = ANY($1) ORDER BY id`, kbIDs)
+func embedderGroups(ctx context.Context, tx pgx.Tx, kbIDs []string) ([]group, error) {
+	rows, err := tx.Query(ctx, `SELECT id, embedder, embed_dim FROM knowledge_bases WHERE id = ANY($1) ORDER BY id`, kbIDs)
 	if err != nil {
 		return nil, fmt.Errorf("knowledge: search: %w", err)
 	}
@@ -177,18 +185,13 @@ func (s *Service) embedderGroups(ctx context.Context, kbIDs []string) ([]group, 
 
 // search runs one hybrid query: the nearest vectors through the HNSW index
 // and the best full-text matches, fused by reciprocal rank.
-func (s *store) search(ctx context.Context, g group, vec []float32, q Query, mode string) ([]Result, error) {
+func (s *store) search(ctx context.Context, tx pgx.Tx, g group, vec []float32, q Query, mode string) ([]Result, error) {
 	candidates := max(minCandidates, q.K*candidatesPerHit)
 	ef := q.EfSearch
 	if ef == 0 {
 		ef = DefaultEfSearch
 	}
 	ef = max(ef, candidates)
-	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
-	if err != nil {
-		return nil, fmt.Errorf("knowledge: search: %w", err)
-	}
-	defer tx.Rollback(ctx)
 	// Filtered HNSW scans keep going until enough rows pass the filter.
 	if _, err := tx.Exec(ctx, `SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)`,
 		strconv.Itoa(ef)); err != nil {
@@ -216,6 +219,7 @@ func (s *store) search(ctx context.Context, g group, vec []float32, q Query, mod
 	}
 	tsq := ""
 	if mode != ModeVector {
+		var err error
 		if tsq, err = s.textQuery(ctx, tx, q.Text); err != nil {
 			return nil, err
 		}
