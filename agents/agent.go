@@ -52,7 +52,10 @@ func (l LLMSettings) validate() error {
 
 // Agent is a card plus the platform's settings for it.
 type Agent struct {
-	ID            string
+	ID string
+	// Slug names the agent in the OpenAI-compatible API; it is derived from
+	// the name at creation and never changes.
+	Slug          string
 	OwnerID       string
 	Card          Card
 	Visibility    Visibility
@@ -75,6 +78,7 @@ func avatarURL(id string, updated time.Time) *string {
 // beside it at the top level, as API.md shows.
 type agentMeta struct {
 	ID            string      `json:"id"`
+	Slug          string      `json:"slug"`
 	OwnerID       string      `json:"owner_id"`
 	Visibility    Visibility  `json:"visibility"`
 	VoiceID       string      `json:"voice_id"`
@@ -90,13 +94,13 @@ var settingsKeys = [...]string{"visibility", "voice_id", "llm"}
 
 // readOnlyKeys appear in an agent's JSON but cannot be set by clients; they
 // are ignored on input so a client may send back what it read.
-var readOnlyKeys = [...]string{"id", "owner_id", "avatar_url", "created_at", "updated_at", "latest_version"}
+var readOnlyKeys = [...]string{"id", "slug", "owner_id", "avatar_url", "created_at", "updated_at", "latest_version"}
 
 // MarshalJSON writes the card's fields and the platform's fields as one
 // object. The two sets of keys are disjoint.
 func (a Agent) MarshalJSON() ([]byte, error) {
 	meta := agentMeta{
-		ID: a.ID, OwnerID: a.OwnerID, Visibility: a.Visibility, VoiceID: a.VoiceID, LLM: a.LLM,
+		ID: a.ID, Slug: a.Slug, OwnerID: a.OwnerID, Visibility: a.Visibility, VoiceID: a.VoiceID, LLM: a.LLM,
 		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt, LatestVersion: a.LatestVersion,
 	}
 	if a.HasAvatar {
@@ -239,4 +243,31 @@ func jsonFieldError(err error) *FieldError {
 		fe.Field = "body"
 	}
 	return fe
+}
+
+// Slugify turns a name into a URL-safe slug: lower-case ASCII letters and
+// digits joined by single hyphens, at most 48 characters; "agent" when
+// nothing is left.
+func Slugify(name string) string {
+	var b strings.Builder
+	hyphen := false
+	for _, r := range strings.ToLower(name) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			if hyphen && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			hyphen = false
+			b.WriteRune(r)
+		default:
+			hyphen = true
+		}
+		if b.Len() >= 48 {
+			break
+		}
+	}
+	if b.Len() == 0 {
+		return "agent"
+	}
+	return strings.TrimRight(b.String()[:min(b.Len(), 48)], "-")
 }

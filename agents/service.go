@@ -74,6 +74,7 @@ type ListParams struct {
 // has the whole card.
 type Summary struct {
 	ID            string     `json:"id"`
+	Slug          string     `json:"slug"`
 	OwnerID       string     `json:"owner_id"`
 	Name          string     `json:"name"`
 	Description   string     `json:"description"`
@@ -229,6 +230,29 @@ func (s *Service) Agent(ctx context.Context, callerID, id string) (Agent, error)
 		return Agent{}, ErrNotFound
 	}
 	return a, nil
+}
+
+// Resolve returns an agent the caller may use, named by its id or its slug
+// (as the OpenAI-compatible API's "model" does). Someone else's private
+// agent is ErrNotFound.
+func (s *Service) Resolve(ctx context.Context, callerID, idOrSlug string) (Agent, error) {
+	if db.ValidID("agt", idOrSlug) {
+		return s.Agent(ctx, callerID, idOrSlug)
+	}
+	if idOrSlug == "" || len(idOrSlug) > 64 || Slugify(idOrSlug) != idOrSlug {
+		return Agent{}, ErrNotFound
+	}
+	id, err := s.store.slugID(ctx, idOrSlug)
+	if err != nil {
+		return Agent{}, err
+	}
+	return s.Agent(ctx, callerID, id)
+}
+
+// Usable lists the agents a user may talk to, their own first, then the
+// public catalogue, newest first, at most limit.
+func (s *Service) Usable(ctx context.Context, userID string, limit int) ([]Summary, error) {
+	return s.store.usable(ctx, userID, limit)
 }
 
 // owned loads an agent for a change by its owner, locking its row in tx.

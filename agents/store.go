@@ -16,13 +16,13 @@ type store struct {
 	pool *pgxpool.Pool
 }
 
-const agentColumns = `a.id, a.owner_id, a.card, a.visibility, a.voice_id, a.llm, a.avatar IS NOT NULL,
+const agentColumns = `a.id, a.slug, a.owner_id, a.card, a.visibility, a.voice_id, a.llm, a.avatar IS NOT NULL,
 	a.created_at, a.updated_at, coalesce((SELECT max(number) FROM agent_versions v WHERE v.agent_id = a.id), 0)`
 
 func scanAgent(row pgx.Row) (Agent, error) {
 	var a Agent
 	var card, llm []byte
-	err := row.Scan(&a.ID, &a.OwnerID, &card, &a.Visibility, &a.VoiceID, &llm, &a.HasAvatar,
+	err := row.Scan(&a.ID, &a.Slug, &a.OwnerID, &card, &a.Visibility, &a.VoiceID, &llm, &a.HasAvatar,
 		&a.CreatedAt, &a.UpdatedAt, &a.LatestVersion)
 	if err != nil {
 		return Agent{}, err
@@ -57,6 +57,31 @@ func (s *store) agent(ctx context.Context, q pgx.Tx, id string, forUpdate bool) 
 	return a, nil
 }
 
+// slugID returns the id of the agent with a slug.
+func (s *store) slugID(ctx context.Context, slug string) (string, error) {
+	var id string
+	err := s.pool.QueryRow(ctx, `SELECT id FROM agents WHERE slug = $1`, slug).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("agents: find slug %q: %w", slug, err)
+	}
+	return id, nil
+}
+
+// usable lists, by name, the agents a user may talk to: their own and the
+// public ones.
+func (s *store) usable(ctx context.Context, userID string, limit int) ([]Summary, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+summaryColumns+` FROM agents a
+		WHERE a.owner_id = $2 OR a.visibility = 'public'
+		ORDER BY a.owner_id = $2 DESC, a.created_at DESC, a.id DESC LIMIT $3`, DescriptionExcerpt, userID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("agents: list usable: %w", err)
+	}
+	return collectSummaries(rows)
+}
+
 func (s *store) insert(ctx context.Context, tx pgx.Tx, a Agent, avatar []byte) (Agent, error) {
 	card, err := encodeStored(a.Card)
 	if err != nil {
@@ -66,10 +91,16 @@ func (s *store) insert(ctx context.Context, tx pgx.Tx, a Agent, avatar []byte) (
 	if err != nil {
 		return Agent{}, fmt.Errorf("agents: encode llm: %w", err)
 	}
+	// The slug is the name's; when another agent has it, the id's tail
+	// makes it unique.
+	base := Slugify(a.Card.Name)
 	err = tx.QueryRow(ctx,
-		`INSERT INTO agents (id, owner_id, visibility, card, voice_id, llm, avatar)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING created_at, updated_at`,
-		a.ID, a.OwnerID, a.Visibility, card, a.VoiceID, llm, avatar).Scan(&a.CreatedAt, &a.UpdatedAt)
+		`INSERT INTO agents (id, slug, owner_id, visibility, card, voice_id, llm, avatar)
+		 VALUES ($1, CASE WHEN EXISTS (SELECT 1 FROM agents WHERE slug = $8) THEN $9 ELSE $8 END,
+		         $2, $3, $4, $5, $6, $7)
+		 RETURNING slug, created_at, updated_at`,
+		a.ID, a.OwnerID, a.Visibility, card, a.VoiceID, llm, avatar, base, base+"-"+a.ID[len(a.ID)-6:]).
+		Scan(&a.Slug, &a.CreatedAt, &a.UpdatedAt)
 	if err != nil {
 		return Agent{}, fmt.Errorf("agents: insert: %w", err)
 	}
@@ -160,7 +191,7 @@ type listQuery struct {
 	limit   int
 }
 
-const summaryColumns = `a.id, a.owner_id, coalesce(a.card ->> 'name', ''),
+const summaryColumns = `a.id, a.slug, a.owner_id, coalesce(a.card ->> 'name', ''),
 	left(coalesce(a.card ->> 'description', ''), $1), coalesce(a.card ->> 'creator', ''),
 	coalesce(ARRAY(SELECT jsonb_array_elements_text(CASE jsonb_typeof(a.card -> 'tags') WHEN 'array' THEN a.card -> 'tags' ELSE '[]' END)), '{}'),
 	a.visibility, a.voice_id, a.avatar IS NOT NULL, a.created_at, a.updated_at,
@@ -190,10 +221,14 @@ func (s *store) list(ctx context.Context, q listQuery) ([]Summary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("agents: list: %w", err)
 	}
+	return collectSummaries(rows)
+}
+
+func collectSummaries(rows pgx.Rows) ([]Summary, error) {
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Summary, error) {
 		var a Summary
 		var hasAvatar bool
-		err := r.Scan(&a.ID, &a.OwnerID, &a.Name, &a.Description, &a.Creator, &a.Tags, &a.Visibility, &a.VoiceID,
+		err := r.Scan(&a.ID, &a.Slug, &a.OwnerID, &a.Name, &a.Description, &a.Creator, &a.Tags, &a.Visibility, &a.VoiceID,
 			&hasAvatar, &a.CreatedAt, &a.UpdatedAt, &a.LatestVersion)
 		if hasAvatar {
 			a.AvatarURL = avatarURL(a.ID, a.UpdatedAt)

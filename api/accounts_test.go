@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/timbre-ai/timbre/api"
 )
 
 func TestSessionLifecycleAndCSRF(t *testing.T) {
@@ -85,7 +84,7 @@ func TestAPIKeysOverHTTP(t *testing.T) {
 
 func TestLoginIsRateLimitedPerIP(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, func(p *api.Params) { p.Config.AuthRatePerMinute = 4 })
+	e := newEnv(t, func(p *envParams) { p.Config.AuthRatePerMinute = 4 })
 	c := e.client()
 	var limited response
 	for i := range 10 {

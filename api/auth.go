@@ -84,6 +84,18 @@ func (h *handlers) requireUser(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// requireKey rejects requests not authenticated by an API key. The
+// OpenAI-compatible surface takes keys only, as OpenAI's clients send them.
+func (h *handlers) requireKey(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if id := identityOf(c); id == nil || id.key == nil {
+			return &Error{Status: http.StatusUnauthorized, Code: "invalid_api_key", Err: accounts.ErrUnauthenticated,
+				Message: "Send an API key as 'Authorization: Bearer <key>' (create one on the API keys page or with POST /api/keys)."}
+		}
+		return next(c)
+	}
+}
+
 // csrfIfSession checks the CSRF token when a session cookie authenticated a
 // state-changing request. API keys are not sent by browsers on their own, so
 // they need no CSRF token.

@@ -8,11 +8,15 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/timbre-ai/timbre/accounts"
 	"github.com/timbre-ai/timbre/agents"
+	"github.com/timbre-ai/timbre/agents/chat"
+	"github.com/timbre-ai/timbre/agents/llm"
+	"github.com/timbre-ai/timbre/agents/prompt"
 	"github.com/timbre-ai/timbre/db"
 	"github.com/timbre-ai/timbre/knowledge"
 )
@@ -66,8 +70,16 @@ func toError(err error) *Error {
 	var agentField *agents.FieldError
 	var accountField *accounts.FieldError
 	var knowledgeField *knowledge.FieldError
+	var chatInput *chat.InputError
 	var httpErr *echo.HTTPError
+	if e := chatError(err); e != nil {
+		return e
+	}
 	switch {
+	case errors.As(err, &chatInput):
+		e := fieldError(chatInput.Field, chatInput.Message)
+		e.Err = err
+		return e
 	case errors.As(err, &agentField):
 		e := fieldError(agentField.Field, agentField.Message)
 		e.Err = err
@@ -129,6 +141,59 @@ func toError(err error) *Error {
 			Message: "The database is unreachable; try again shortly.", RetryAfter: 5, Err: err}
 	}
 	return &Error{Status: http.StatusInternalServerError, Code: "internal_error", Message: "Something went wrong on our side.", Err: err}
+}
+
+// chatError maps the chat engine's and the language models' errors; nil
+// for others.
+func chatError(err error) *Error {
+	var le *llm.Error
+	llmDetail := ""
+	if errors.As(err, &le) && le.Message != "" {
+		llmDetail = " The model server said: " + truncateText(le.Message, 300)
+	}
+	switch {
+	case errors.Is(err, chat.ErrNotFound):
+		return &Error{Status: http.StatusNotFound, Code: "conversation_not_found", Message: "No conversation with this id exists, or it is not yours.", Err: err}
+	case errors.Is(err, chat.ErrMessageNotFound):
+		return &Error{Status: http.StatusNotFound, Code: "message_not_found", Message: "No message with this id is in the conversation.", Err: err}
+	case errors.Is(err, chat.ErrEmpty):
+		return &Error{Status: http.StatusBadRequest, Code: "empty_message", Message: "The message is empty.", Field: "content", Err: err}
+	case errors.Is(err, chat.ErrTooLarge):
+		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "message_too_large", Message: "The message is too long: " + strings.TrimPrefix(err.Error(), "chat: message too large: ") + ".", Field: "content", Err: err}
+	case errors.Is(err, chat.ErrBusy):
+		return &Error{Status: http.StatusConflict, Code: "conversation_busy", Message: "The agent is still replying in this conversation; wait for the reply to finish.", Err: err}
+	case errors.Is(err, chat.ErrNotLatest):
+		return &Error{Status: http.StatusConflict, Code: "not_latest_reply", Message: "Only the conversation's last reply can be regenerated or swiped.", Err: err}
+	case errors.Is(err, prompt.ErrTooSmall):
+		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "context_exceeded", Message: "The message does not fit the model's context window; send a shorter one.", Err: err}
+	case errors.Is(err, llm.ErrRateLimited):
+		e := &Error{Status: http.StatusTooManyRequests, Code: "llm_rate_limited", Message: "The language model is rate-limiting this server; try again shortly.", RetryAfter: 10, Err: err}
+		if le != nil && le.RetryAfter > 0 {
+			e.RetryAfter = int(le.RetryAfter.Seconds() + 0.999)
+		}
+		return e
+	case errors.Is(err, llm.ErrUnavailable), errors.Is(err, llm.ErrUnreachable):
+		return &Error{Status: http.StatusServiceUnavailable, Code: "llm_unavailable", Message: "The language model is unavailable; try again shortly." + llmDetail, RetryAfter: 10, Err: err}
+	case errors.Is(err, llm.ErrTimeout):
+		return &Error{Status: http.StatusGatewayTimeout, Code: "llm_timeout", Message: "The language model stopped answering in time; the partial reply is kept.", Err: err}
+	case errors.Is(err, llm.ErrInterrupted):
+		return &Error{Status: http.StatusBadGateway, Code: "llm_interrupted", Message: "The language model's reply broke off; the partial reply is kept." + llmDetail, Err: err}
+	case errors.Is(err, llm.ErrAuth):
+		return &Error{Status: http.StatusBadGateway, Code: "llm_auth_failed", Message: "The language model refused this server's credentials; the operator must fix TIMBRE_LLM_API_KEY.", Err: err}
+	case errors.Is(err, llm.ErrBadRequest):
+		return &Error{Status: http.StatusBadGateway, Code: "llm_rejected", Message: "The language model refused the request." + llmDetail, Err: err}
+	}
+	return nil
+}
+
+func truncateText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // safeMessage returns the innermost domain message of a card error: those are
@@ -196,8 +261,6 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 		if e.RetryAfter > 0 {
 			c.Response().Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 		}
-		var body errorBody
-		body.Error.Code, body.Error.Message, body.Error.Field = e.Code, e.Message, e.Field
 		status := e.Status
 		if status == 499 {
 			return
@@ -205,6 +268,14 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 		if c.Request().Method == http.MethodHead {
 			_ = c.NoContent(status)
 			return
+		}
+		var body any
+		if strings.HasPrefix(c.Request().URL.Path, "/v1/") {
+			body = openAIErrorBody(e)
+		} else {
+			var b errorBody
+			b.Error.Code, b.Error.Message, b.Error.Field = e.Code, e.Message, e.Field
+			body = b
 		}
 		b, _ := json.Marshal(body)
 		_ = c.JSONBlob(status, b)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/timbre-ai/timbre/accounts"
 	"github.com/timbre-ai/timbre/agents"
+	"github.com/timbre-ai/timbre/agents/chat"
 	"github.com/timbre-ai/timbre/knowledge"
 )
 
@@ -21,6 +22,7 @@ type handlers struct {
 	accounts       *accounts.Service
 	agents         *agents.Service
 	knowledge      *knowledge.Service
+	chat           *chat.Service
 	ready          map[string]Pinger
 	limiter        *ipLimiter
 	metricsHandler http.Handler

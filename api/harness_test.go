@@ -20,6 +20,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/timbre-ai/timbre/accounts"
 	"github.com/timbre-ai/timbre/agents"
+	"github.com/timbre-ai/timbre/agents/chat"
+	"github.com/timbre-ai/timbre/agents/llm"
+	"github.com/timbre-ai/timbre/agents/llm/llmtest"
 	"github.com/timbre-ai/timbre/api"
 	"github.com/timbre-ai/timbre/bus/bustest"
 	"github.com/timbre-ai/timbre/db/dbtest"
@@ -34,15 +37,38 @@ type env struct {
 	srv    *httptest.Server
 	pool   *pgxpool.Pool
 	server *api.Server
+	chat   *chat.Service
 }
 
-type envOption func(*api.Params)
+// envParams are what a test may change before the server is built: the
+// server's params, and the chat service's language models and settings
+// (offline by default).
+type envParams struct {
+	api.Params
+	models  *chat.Models
+	chatCfg chat.Config
+}
+
+type envOption func(*envParams)
+
+// withModel makes the fake model server, speaking provider's wire format,
+// the platform's language model.
+func withModel(fake *llmtest.Server, provider string, timeout time.Duration) envOption {
+	return func(p *envParams) {
+		prov, err := llm.New(llm.Config{Provider: provider, BaseURL: fake.BaseURL(provider), Model: "fake-model",
+			Timeout: timeout, Retries: 2, RetryBase: 10 * time.Millisecond})
+		if err != nil {
+			panic(err)
+		}
+		p.models = chat.NewModels(prov, llm.Config{Timeout: timeout}, "")
+	}
+}
 
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
 	pool := dbtest.New(t)
 	b := bustest.New(t)
-	p := api.Params{
+	p := envParams{Params: api.Params{
 		Config:   api.Config{AuthRatePerMinute: 10000, MaxBodyBytes: 64 << 10, MaxUploadBytes: 4 << 20, Version: "test"},
 		Logger:   slog.New(slog.DiscardHandler),
 		Accounts: accounts.NewService(pool, accounts.Config{Hash: accounts.HashParams{Memory: 1024, Time: 1, Threads: 1}, KeyCacheTTL: time.Minute}),
@@ -50,7 +76,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		Agents:  agents.NewService(pool, agents.Config{CacheTTL: time.Minute}),
 		Ready:   map[string]api.Pinger{"bus": b},
 		Metrics: prometheus.NewRegistry(),
-	}
+	}}
 	ks, err := knowledge.New(context.Background(), knowledge.Params{
 		Pool: pool, Bus: b, Embedders: []knowledge.Embedder{embed.NewNgram()},
 		Fetcher: fetch.New(fetch.Config{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, Timeout: 5 * time.Second}),
@@ -64,6 +90,9 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	for _, o := range opts {
 		o(&p)
 	}
+	p.Chat = chat.New(chat.Params{Pool: pool, Agents: p.Agents, Knowledge: p.Knowledge, Models: p.models,
+		Config: p.chatCfg, Logger: slog.New(slog.DiscardHandler)})
+	t.Cleanup(p.Chat.Close)
 	workers, stopWorkers := context.WithCancel(context.Background())
 	workersDone := make(chan struct{})
 	go func() {
@@ -74,10 +103,10 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		stopWorkers()
 		<-workersDone
 	})
-	s := api.New(p)
+	s := api.New(p.Params)
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, pool: pool, server: s}
+	return &env{t: t, srv: srv, pool: pool, server: s, chat: p.Chat}
 }
 
 // client is one user agent: a cookie jar, and optionally an API key.

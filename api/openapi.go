@@ -96,9 +96,14 @@ func operation(r route) obj {
 		op["security"] = []obj{{"session": []string{}}, {"apiKey": []string{}}}
 	case authOptional:
 		op["security"] = []obj{{}, {"session": []string{}}, {"apiKey": []string{}}}
+	case authKey:
+		op["security"] = []obj{{"apiKey": []string{}}}
 	}
 	success := obj{"description": http.StatusText(r.doc.status)}
 	switch {
+	case r.doc.response != "" && r.doc.produces != "":
+		success["content"] = obj{"application/json": obj{"schema": ref(r.doc.response)},
+			r.doc.produces: obj{"schema": obj{"type": "string"}}}
 	case r.doc.response != "":
 		success["content"] = obj{"application/json": obj{"schema": ref(r.doc.response)}}
 	case r.doc.produces != "":
@@ -192,6 +197,9 @@ func schemas() obj {
 		"VersionCard":     obj{"type": "object", "properties": obj{"number": obj{"type": "integer"}, "card": obj{"type": "object", "properties": card}}},
 	}
 	for k, v := range knowledgeSchemas() {
+		out[k] = v
+	}
+	for k, v := range chatSchemas() {
 		out[k] = v
 	}
 	return out

@@ -12,7 +12,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/timbre-ai/timbre/api"
 	"github.com/timbre-ai/timbre/db/dbtest"
 )
 
@@ -93,7 +92,7 @@ func (p poolPinger) Ping(ctx context.Context) error { return p.pool.Ping(ctx) }
 func TestDatabaseDownGivesNotReadyAndOpaque500(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	closing := newEnv(t, func(p *api.Params) { p.Ready["database"] = poolPinger{e.pool} })
+	closing := newEnv(t, func(p *envParams) { p.Ready["database"] = poolPinger{e.pool} })
 	closing.client().json("GET", "/readyz", nil).must(t, 200)
 	e.pool.Close()
 	ready := closing.client().json("GET", "/readyz", nil).must(t, 503).json(t)
@@ -140,7 +139,7 @@ func TestDatabaseGoneGives503WithRetryAfter(t *testing.T) {
 func TestWebAppDoesNotAnswerAPIPaths(t *testing.T) {
 	t.Parallel()
 	ui := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("<html>app</html>")) })
-	e := newEnv(t, func(p *api.Params) { p.UI = ui })
+	e := newEnv(t, func(p *envParams) { p.UI = ui })
 	c := e.client()
 	if r := c.do("GET", "/agents/some-page", "", nil).must(t, 200); !strings.Contains(string(r.body), "app") {
 		t.Fatalf("web app route: %s", r.body)

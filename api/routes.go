@@ -13,6 +13,7 @@ const (
 	authNone     authLevel = iota // anyone; no CSRF check
 	authOptional                  // anyone; the caller is known when signed in
 	authUser                      // a session (with CSRF token on mutations) or an API key
+	authKey                       // an API key only (the OpenAI-compatible surface)
 )
 
 // route is one line of the route table. The OpenAPI document is generated
@@ -133,5 +134,30 @@ func (h *handlers) routeTable() []route {
 		{method: http.MethodGet, path: "/api/knowledge-bases/:id/search", handler: h.searchBase, auth: authUser,
 			doc: opDoc{summary: "Hybrid search (vector + full text, fused by reciprocal rank) with citations", tag: "knowledge", status: 200, response: "SearchResults", errors: []int{400, 401, 404},
 				query: []queryParam{{"q", "the question (required)"}, {"k", "results, 1–50 (default 5)"}, {"mode", "hybrid (default), vector or text"}, {"ef_search", "HNSW candidate list size, 1–1000"}}}},
+
+		// Chat
+		{method: http.MethodPost, path: "/api/agents/:id/conversations", handler: h.startConversation, auth: authUser,
+			doc: opDoc{summary: "Start a conversation; the greeting is first_mes, or alternate greeting n for {greeting: n}", tag: "chat", request: "ConversationInput", status: 201, response: "ConversationResponse", errors: []int{400, 401, 403, 404, 415}}},
+		{method: http.MethodGet, path: "/api/conversations", handler: h.listConversations, auth: authUser,
+			doc: opDoc{summary: "List your conversations, most recently active first", tag: "chat", status: 200, response: "ConversationPage", errors: []int{400, 401},
+				query: []queryParam{{"agent_id", "only conversations with this agent"}, {"cursor", "next_cursor of the previous page"}, {"limit", "1–100, default 20"}}}},
+		{method: http.MethodGet, path: "/api/conversations/:id", handler: h.getConversation, auth: authUser,
+			doc: opDoc{summary: "Read a conversation with its messages (the active alternative of each) and the model that answers it", tag: "chat", status: 200, response: "ConversationResponse", errors: []int{401, 404}}},
+		{method: http.MethodDelete, path: "/api/conversations/:id", handler: h.deleteConversation, auth: authUser,
+			doc: opDoc{summary: "Delete a conversation and its messages (its usage records stay)", tag: "chat", status: 204, errors: []int{401, 403, 404}}},
+		{method: http.MethodPost, path: "/api/conversations/:id/messages", handler: h.sendMessage, auth: authUser,
+			doc: opDoc{summary: "Send a message and get the agent's reply: with Accept: text/event-stream, events start, delta {text}, citation, then done {message, usage, timings, offline} or error; otherwise JSON when the reply is complete", tag: "chat", request: "MessageInput", status: 200, response: "Turn", produces: "text/event-stream", errors: []int{400, 401, 403, 404, 409, 413, 415, 429, 502, 503, 504}}},
+		{method: http.MethodPost, path: "/api/conversations/:id/messages/:message_id/regenerate", handler: h.regenerate, auth: authUser,
+			doc: opDoc{summary: "Make another reply in place of the last one; earlier replies stay as alternatives (swipes). Answers like sending a message", tag: "chat", status: 200, response: "Turn", produces: "text/event-stream", errors: []int{400, 401, 403, 404, 409, 429, 502, 503, 504}}},
+		{method: http.MethodPost, path: "/api/conversations/:id/messages/:message_id/swipe", handler: h.swipe, auth: authUser,
+			doc: opDoc{summary: "Make one of the last reply's alternatives the active one", tag: "chat", request: "SwipeInput", status: 200, response: "MessageResponse", errors: []int{400, 401, 403, 404, 409, 415}}},
+
+		// OpenAI-compatible surface
+		{method: http.MethodGet, path: "/v1/models", handler: h.listModels, auth: authKey,
+			doc: opDoc{summary: "OpenAI-compatible: the agents this key may use (yours and the public ones); id is the agent's slug", tag: "openai", status: 200, response: "OpenAIModelList", errors: []int{401}}},
+		{method: http.MethodGet, path: "/v1/models/:model", handler: h.getModel, auth: authKey,
+			doc: opDoc{summary: "OpenAI-compatible: one agent as a model, by id or slug", tag: "openai", status: 200, response: "OpenAIModel", errors: []int{401, 404}}},
+		{method: http.MethodPost, path: "/v1/chat/completions", handler: h.chatCompletions, auth: authKey,
+			doc: opDoc{summary: "OpenAI-compatible chat completion with an agent as the model (its id or slug); stream: true answers chat.completion.chunk events ending with data: [DONE]. The client's system messages come after the agent's own", tag: "openai", request: "ChatCompletionRequest", status: 200, response: "ChatCompletion", produces: "text/event-stream", errors: []int{400, 401, 404, 413, 415, 429, 502, 503, 504}}},
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/timbre-ai/timbre/accounts"
 	"github.com/timbre-ai/timbre/agents"
+	"github.com/timbre-ai/timbre/agents/chat"
 	"github.com/timbre-ai/timbre/knowledge"
 )
 
@@ -44,6 +45,8 @@ type Params struct {
 	Agents   *agents.Service
 	// Knowledge serves knowledge bases, documents and search.
 	Knowledge *knowledge.Service
+	// Chat runs conversations and the OpenAI-compatible completions.
+	Chat *chat.Service
 	// Ready lists the dependencies /readyz checks, by name.
 	Ready map[string]Pinger
 	// Metrics receives the HTTP metrics; /metrics serves it.
@@ -86,6 +89,7 @@ func New(p Params) *Server {
 		accounts:       p.Accounts,
 		agents:         p.Agents,
 		knowledge:      p.Knowledge,
+		chat:           p.Chat,
 		ready:          p.Ready,
 		limiter:        newIPLimiter(p.Config.AuthRatePerMinute, time.Minute),
 		metricsHandler: promhttp.HandlerFor(p.Metrics, promhttp.HandlerOpts{}),
@@ -103,6 +107,8 @@ func New(p Params) *Server {
 		switch r.auth {
 		case authUser:
 			mw = append(mw, h.identify, h.requireUser)
+		case authKey:
+			mw = append(mw, h.identify, h.requireKey)
 		case authOptional:
 			mw = append(mw, h.identify, h.csrfIfSession)
 		}

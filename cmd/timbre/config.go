@@ -41,6 +41,15 @@ type config struct {
 	MaxDocumentBytes  int64
 	IngestWorkers     int
 	IngestLease       time.Duration
+	LLMProvider       string
+	LLMBaseURL        string
+	LLMAPIKey         string
+	LLMModel          string
+	LLMTimeout        time.Duration
+	LLMRetries        int
+	LLMContextTokens  int
+	LLMReplyTokens    int
+	MaxMessageBytes   int
 }
 
 // setting is one TIMBRE_* variable: its flag, default, meaning and parser.
@@ -158,6 +167,36 @@ func settings() []setting {
 		{"TIMBRE_MAX_DOCUMENT_BYTES", "max-document-bytes", "20971520", "largest knowledge document (upload or fetched page)", int64In(1024, 1<<30, func(c *config, n int64) { c.MaxDocumentBytes = n })},
 		{"TIMBRE_INGEST_WORKERS", "ingest-workers", "1", "documents this process ingests at once", intIn(1, 64, func(c *config, n int) { c.IngestWorkers = n })},
 		{"TIMBRE_INGEST_LEASE", "ingest-lease", "30s", "how long a crashed ingestion worker's document waits before another worker takes it over", durationIn(time.Second, time.Hour, func(c *config, d time.Duration) { c.IngestLease = d })},
+		{"TIMBRE_LLM_PROVIDER", "llm-provider", "", "language model provider: openai (any OpenAI-compatible server: OpenAI, vLLM, llama.cpp, LM Studio), ollama or anthropic; empty uses Ollama on 127.0.0.1:11434 if it answers at start, else offline mode (agents quote their knowledge)", func(c *config, v string) error {
+			if v != "" && v != "openai" && v != "ollama" && v != "anthropic" {
+				return errors.New("must be openai, ollama, anthropic, or empty to detect Ollama")
+			}
+			c.LLMProvider = v
+			return nil
+		}},
+		{"TIMBRE_LLM_BASE_URL", "llm-base-url", "", "language model server URL; empty picks https://api.openai.com/v1, http://127.0.0.1:11434 or https://api.anthropic.com/v1", func(c *config, v string) error {
+			if v != "" {
+				u, err := url.Parse(v)
+				if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+					return errors.New("must be an http:// or https:// URL, e.g. http://127.0.0.1:8000/v1")
+				}
+			}
+			c.LLMBaseURL = v
+			return nil
+		}},
+		{"TIMBRE_LLM_API_KEY", "llm-api-key", "", "API key for the language model server", func(c *config, v string) error {
+			c.LLMAPIKey = v
+			return nil
+		}},
+		{"TIMBRE_LLM_MODEL", "llm-model", "", "default model (agents may name their own); required for openai and anthropic; for ollama empty picks the first installed model", func(c *config, v string) error {
+			c.LLMModel = strings.TrimSpace(v)
+			return nil
+		}},
+		{"TIMBRE_LLM_TIMEOUT", "llm-timeout", "30s", "longest wait for a reply's first token, and between two tokens, before the reply fails", durationIn(100*time.Millisecond, 10*time.Minute, func(c *config, d time.Duration) { c.LLMTimeout = d })},
+		{"TIMBRE_LLM_RETRIES", "llm-retries", "3", "retries (with backoff) on 429, 5xx or a refused connection before the first token", intIn(0, 10, func(c *config, n int) { c.LLMRetries = n })},
+		{"TIMBRE_LLM_CONTEXT_TOKENS", "llm-context-tokens", "8192", "the model's context window: prompts (card, lore, knowledge, memory, history) are fitted to it", intIn(512, 2_000_000, func(c *config, n int) { c.LLMContextTokens = n })},
+		{"TIMBRE_LLM_REPLY_TOKENS", "llm-reply-tokens", "512", "reply length reserved in the window when an agent sets no max_tokens", intIn(16, 100_000, func(c *config, n int) { c.LLMReplyTokens = n })},
+		{"TIMBRE_MAX_MESSAGE_BYTES", "max-message-bytes", "32768", "longest chat message a user may send", intIn(256, 1<<20, func(c *config, n int) { c.MaxMessageBytes = n })},
 		{"TIMBRE_SHUTDOWN_TIMEOUT", "shutdown-timeout", "15s", "how long shutdown waits for requests in flight", durationIn(time.Second, time.Hour, func(c *config, d time.Duration) { c.ShutdownTimeout = d })},
 	}
 }

@@ -24,6 +24,8 @@ import (
 
 	"github.com/timbre-ai/timbre/accounts"
 	"github.com/timbre-ai/timbre/agents"
+	"github.com/timbre-ai/timbre/agents/chat"
+	"github.com/timbre-ai/timbre/agents/llm"
 	"github.com/timbre-ai/timbre/api"
 	"github.com/timbre-ai/timbre/bus"
 	"github.com/timbre-ai/timbre/db"
@@ -202,6 +204,18 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 		<-workersDone
 	}()
 
+	chatSvc := chat.New(chat.Params{
+		Pool:      pool,
+		Agents:    agentsSvc,
+		Knowledge: knowledgeSvc,
+		Models:    newModels(ctx, cfg, logger),
+		Config: chat.Config{ContextTokens: cfg.LLMContextTokens, ReplyTokens: cfg.LLMReplyTokens,
+			MaxMessageBytes: cfg.MaxMessageBytes, Passages: 4},
+		Logger: logger.With("component", "chat"),
+	})
+	// Memory summaries under way finish after HTTP stops, before the database closes.
+	defer chatSvc.Close()
+
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	server := api.New(api.Params{
@@ -216,6 +230,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 		Accounts:  accountsSvc,
 		Agents:    agentsSvc,
 		Knowledge: knowledgeSvc,
+		Chat:      chatSvc,
 		Ready:     map[string]api.Pinger{"database": poolPinger{pool}, "bus": b},
 		Metrics:   registry,
 		UI:        webui.Handler(),
@@ -338,6 +353,40 @@ func newKnowledge(ctx context.Context, cfg config, pool *pgxpool.Pool, b *bus.Bu
 		Config:    knowledge.Config{MaxDocumentBytes: cfg.MaxDocumentBytes, Workers: cfg.IngestWorkers, Lease: cfg.IngestLease},
 		Logger:    logger.With("component", "knowledge"),
 	})
+}
+
+// newModels builds the platform's default language model: the configured
+// provider, or Ollama on 127.0.0.1:11434 when none is configured and it
+// answers, or none (offline mode).
+func newModels(ctx context.Context, cfg config, logger *slog.Logger) *chat.Models {
+	base := llm.Config{Timeout: cfg.LLMTimeout, Retries: cfg.LLMRetries}
+	lc := base
+	lc.Provider, lc.BaseURL, lc.APIKey, lc.Model = cfg.LLMProvider, cfg.LLMBaseURL, cfg.LLMAPIKey, cfg.LLMModel
+	if lc.Provider == "" {
+		probe, cancel := context.WithTimeout(ctx, 2*time.Second)
+		models, err := llm.DetectOllama(probe, "http://127.0.0.1:11434", nil)
+		cancel()
+		switch {
+		case err != nil:
+			reason := "no language model is configured (set TIMBRE_LLM_PROVIDER, or run Ollama on 127.0.0.1:11434)"
+			logger.Warn("no language model: agents answer offline, quoting their knowledge", "how_to_fix",
+				"set TIMBRE_LLM_PROVIDER/TIMBRE_LLM_BASE_URL/TIMBRE_LLM_MODEL, or start Ollama on 127.0.0.1:11434")
+			return chat.NewModels(nil, base, reason)
+		case lc.Model == "" && len(models) == 0:
+			logger.Warn("Ollama answers but has no models: agents answer offline", "how_to_fix", "ollama pull llama3.2")
+			return chat.NewModels(nil, base, "Ollama has no models installed (run: ollama pull llama3.2)")
+		case lc.Model == "":
+			lc.Model = models[0]
+		}
+		lc.Provider = "ollama"
+	}
+	p, err := llm.New(lc)
+	if err != nil {
+		logger.Error("language model not usable: agents answer offline", "error", err)
+		return chat.NewModels(nil, base, "the language model is misconfigured: "+err.Error())
+	}
+	logger.Info("language model", "provider", p.Name(), "model", p.Model())
+	return chat.NewModels(p, base, "")
 }
 
 type poolPinger struct{ pool *pgxpool.Pool }
