@@ -85,10 +85,10 @@ func modelNotFound(model string, err error) error {
 // Other parameters (top_p, presence_penalty, seed…) are accepted and
 // ignored, as OpenAI-compatible servers do.
 type completionRequest struct {
-	Model               *string           `json:"model"`
-	Messages            []completionInput `json:"messages"`
-	Stream              bool              `json:"stream"`
-	StreamOptions       *struct {
+	Model         *string           `json:"model"`
+	Messages      []completionInput `json:"messages"`
+	Stream        bool              `json:"stream"`
+	StreamOptions *struct {
 		IncludeUsage bool `json:"include_usage"`
 	} `json:"stream_options"`
 	Temperature         *float64        `json:"temperature"`

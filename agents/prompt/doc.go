@@ -66,11 +66,17 @@
 // case_sensitive). They use Go's RE2 syntax, so matching is linear in the
 // text; a key longer than [MaxRegexKeyBytes] or one that does not compile
 // (lookaround, backreferences) is skipped. A selective entry with
-// secondary_keys also needs a secondary key to match. With
+// secondary_keys also needs a secondary key to match (one whose secondary
+// keys are all blank or invalid acts as a plain entry). With
 // recursive_scanning, the content of activated entries (constant ones
 // included) is scanned in turn, for at most [MaxRecursionPasses] passes
 // after the history scan; a key and a secondary key may match in different
-// passes.
+// passes. Scanning is bounded whatever the book: at most [MaxRegexKeys]
+// regex keys per book are compiled, the newest [MaxScanBytes] of the scan
+// text and as much entry content are read, and past a fixed amount of work
+// the remaining keys count as not matching. One-word keys are looked up in
+// an index of the scan text's words, so large books of ordinary keys cost
+// little.
 //
 // Active entries are inserted by insertion_order, lowest first (ties by
 // their index in the book). Their total tokens.Count stays within the

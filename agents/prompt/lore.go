@@ -2,11 +2,8 @@ package prompt
 
 import (
 	"cmp"
-	"regexp"
 	"slices"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/timbre-ai/timbre/agents"
 	"github.com/timbre-ai/timbre/tokens"
@@ -103,7 +100,6 @@ func activateLore(book *agents.CharacterBook, history []Turn, expand func(string
 				name:     name,
 				content:  content,
 				position: position,
-				tokens:   tokens.Count(content),
 				order:    e.InsertionOrder,
 				constant: e.Constant != nil && *e.Constant,
 			},
@@ -166,6 +162,7 @@ func activateLore(book *agents.CharacterBook, history []Turn, expand func(string
 	var out []loreEntry
 	for _, c := range cands {
 		if c.active {
+			c.tokens = tokens.Count(c.content)
 			out = append(out, c.loreEntry)
 		}
 	}

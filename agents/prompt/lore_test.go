@@ -2,7 +2,6 @@ package prompt
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -10,80 +9,6 @@ import (
 	"github.com/timbre-ai/timbre/agents"
 	"github.com/timbre-ai/timbre/agents/llm"
 )
-
-func TestContainsKey(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		text, key string
-		want      bool
-	}{
-		{"concatenate the charts", "cat", false},
-		{"the cat sat", "cat", true},
-		{"cat", "cat", true},
-		{"cats", "cat", false},
-		{"a cat's toy", "cat", true},
-		{"catcat, then cat", "cat", true}, // a later occurrence is a whole word
-		{"dragon_slayer", "dragon", false},
-		{"red dragon!", "red dragon", true},
-		{"c++17 rocks", "c++", true}, // ends in a symbol: no boundary needed after
-		{"abc++", "c++", false},
-		{"asp.net", ".net", true}, // starts with a symbol: no boundary needed before
-		{"café au lait", "café", true},
-		{"cafés", "café", false},
-		{"nai\u0308ve", "nai", false}, // a combining mark is part of the word
-		{"我的猫很可爱", "猫", true},         // no spaces in Chinese: substring
-		{"고양이가 좋아", "고양이", true},      // Korean particles attach: substring
-		{"", "cat", false},
-		{"\xff cat \xfe", "cat", true},
-	}
-	for _, tt := range tests {
-		t.Run(fmt.Sprintf("%s/%s", tt.key, tt.text), func(t *testing.T) {
-			t.Parallel()
-			if got := containsKey(tt.text, tt.key); got != tt.want {
-				t.Errorf("containsKey(%q, %q) = %v, want %v", tt.text, tt.key, got, tt.want)
-			}
-		})
-	}
-}
-
-func TestCompileRegexKey(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name          string
-		key           string
-		caseSensitive bool
-		text          string
-		valid, match  bool
-	}{
-		{"slash form with i", "/drag(on|ons)/i", true, "DRAGONS", true, true},
-		{"slash form is case-sensitive without i", "/DRAGON/", false, "dragon", true, false},
-		{"javascript flags ignored", "/dragon/gi", true, "a DRAGON", true, true},
-		{"bare pattern follows case_sensitive false", "drag\\w+", false, "DRAGONS", true, true},
-		{"bare pattern follows case_sensitive true", "drag\\w+", true, "DRAGONS", true, false},
-		{"s flag", "/a.b/s", true, "a\nb", true, true},
-		{"no s flag", "/a.b/", true, "a\nb", true, false},
-		{"m flag", "/^b$/m", true, "a\nb", true, true},
-		{"unterminated slash is a bare pattern", "/dragon", true, "the /dragon", true, true},
-		{"path-like key is a bare pattern", "/path/to/file", true, "see /path/to/file", true, true},
-		{"lookbehind is not RE2", "(?<=x)y", true, "xy", false, false},
-		{"backreference is not RE2", `(a)\1`, true, "aa", false, false},
-		{"unbalanced", "(dragon", true, "(dragon", false, false},
-		{"huge repeat", "a{1001}", true, "a", false, false},
-		{"over the length limit", strings.Repeat("a", MaxRegexKeyBytes+1), true, "a", false, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			re := compileRegexKey(tt.key, tt.caseSensitive)
-			if (re != nil) != tt.valid {
-				t.Fatalf("compileRegexKey(%q) valid = %v, want %v", tt.key, re != nil, tt.valid)
-			}
-			if re != nil && re.MatchString(tt.text) != tt.match {
-				t.Errorf("%q matches %q = %v, want %v", re, tt.text, !tt.match, tt.match)
-			}
-		})
-	}
-}
 
 func ptr[T any](v T) *T { return &v }
 
