@@ -249,34 +249,20 @@ func (s *Service) Send(ctx context.Context, userID, userName, conversationID, co
 	if err != nil {
 		return Turn{}, err
 	}
-	c, err := s.store.conversation(ctx, userID, conversationID)
-	if err != nil {
-		return Turn{}, err
-	}
-	a, err := s.agents.Agent(ctx, userID, c.AgentID)
-	if err != nil {
-		return Turn{}, err
-	}
 	var user, reply Message
-	err = pgx.BeginFunc(ctx, s.store.pool, func(tx pgx.Tx) error {
-		seq, err := s.store.lockConversation(ctx, tx, c.ID)
-		if err != nil {
-			return err
-		}
-		if err := s.store.claim(ctx, tx, c.ID, s.cfg.StaleAfter); err != nil {
-			return err
-		}
-		user, err = s.store.insertMessage(ctx, tx, c.ID, Message{ID: db.NewID("msg"), Seq: seq + 1, Role: llm.User,
+	c, a, err := s.change(ctx, userID, conversationID, func(tx pgx.Tx, seq int) error {
+		var err error
+		user, err = s.store.insertMessage(ctx, tx, conversationID, Message{ID: db.NewID("msg"), Seq: seq + 1, Role: llm.User,
 			Content: content, Status: StatusComplete, SwipeCount: 1})
 		if err != nil {
 			return err
 		}
-		reply, err = s.store.insertMessage(ctx, tx, c.ID, Message{ID: db.NewID("msg"), Seq: seq + 2, Role: llm.Assistant,
+		reply, err = s.store.insertMessage(ctx, tx, conversationID, Message{ID: db.NewID("msg"), Seq: seq + 2, Role: llm.Assistant,
 			Status: StatusStreaming, SwipeCount: 1})
 		if err != nil {
 			return err
 		}
-		return s.store.touch(ctx, tx, c.ID, title(content))
+		return s.store.touch(ctx, tx, conversationID, title(content))
 	})
 	if err != nil {
 		return Turn{}, err
@@ -288,24 +274,9 @@ func (s *Service) Send(ctx context.Context, userID, userName, conversationID, co
 // keeping the earlier replies as alternatives (swipes).
 func (s *Service) Regenerate(ctx context.Context, userID, userName, conversationID, messageID string, sink Sink) (Turn, error) {
 	start := time.Now()
-	c, err := s.store.conversation(ctx, userID, conversationID)
-	if err != nil {
-		return Turn{}, err
-	}
-	a, err := s.agents.Agent(ctx, userID, c.AgentID)
-	if err != nil {
-		return Turn{}, err
-	}
 	var reply Message
-	err = pgx.BeginFunc(ctx, s.store.pool, func(tx pgx.Tx) error {
-		seq, err := s.store.lockConversation(ctx, tx, c.ID)
-		if err != nil {
-			return err
-		}
-		if err := s.store.claim(ctx, tx, c.ID, s.cfg.StaleAfter); err != nil {
-			return err
-		}
-		m, err := s.store.message(ctx, tx, c.ID, messageID)
+	c, a, err := s.change(ctx, userID, conversationID, func(tx pgx.Tx, seq int) error {
+		m, err := s.store.message(ctx, tx, conversationID, messageID)
 		if err != nil {
 			return err
 		}
@@ -317,16 +288,16 @@ func (s *Service) Regenerate(ctx context.Context, userID, userName, conversation
 		case seq == 1:
 			return &InputError{Field: "message_id", Message: "is the greeting; start a new conversation to choose another"}
 		}
-		next, err := s.store.deactivate(ctx, tx, c.ID, seq)
+		next, err := s.store.deactivate(ctx, tx, conversationID, seq)
 		if err != nil {
 			return err
 		}
-		reply, err = s.store.insertMessage(ctx, tx, c.ID, Message{ID: db.NewID("msg"), Seq: seq, SwipeIndex: next,
+		reply, err = s.store.insertMessage(ctx, tx, conversationID, Message{ID: db.NewID("msg"), Seq: seq, SwipeIndex: next,
 			SwipeCount: next + 1, Role: llm.Assistant, Status: StatusStreaming})
 		if err != nil {
 			return err
 		}
-		return s.store.touch(ctx, tx, c.ID, "")
+		return s.store.touch(ctx, tx, conversationID, "")
 	})
 	if err != nil {
 		return Turn{}, err
@@ -336,11 +307,37 @@ func (s *Service) Regenerate(ctx context.Context, userID, userName, conversation
 
 // Swipe makes alternative index of a reply the active one.
 func (s *Service) Swipe(ctx context.Context, userID, conversationID, messageID string, index int) (Message, error) {
+	var m Message
+	_, _, err := s.change(ctx, userID, conversationID, func(tx pgx.Tx, seq int) error {
+		cur, err := s.store.message(ctx, tx, conversationID, messageID)
+		if err != nil {
+			return err
+		}
+		if cur.Seq != seq {
+			return ErrNotLatest
+		}
+		id, err := s.store.activate(ctx, tx, conversationID, seq, index)
+		if err != nil {
+			return err
+		}
+		m, err = s.store.message(ctx, tx, conversationID, id)
+		return err
+	})
+	return m, err
+}
+
+// change loads one of userID's conversations with its agent and runs fn in
+// a transaction that holds the conversation's lock, once no reply of it is
+// streaming. fn gets the conversation's last message seq.
+func (s *Service) change(ctx context.Context, userID, conversationID string, fn func(tx pgx.Tx, seq int) error) (Conversation, agents.Agent, error) {
 	c, err := s.store.conversation(ctx, userID, conversationID)
 	if err != nil {
-		return Message{}, err
+		return Conversation{}, agents.Agent{}, err
 	}
-	var m Message
+	a, err := s.agents.Agent(ctx, userID, c.AgentID)
+	if err != nil {
+		return Conversation{}, agents.Agent{}, err
+	}
 	err = pgx.BeginFunc(ctx, s.store.pool, func(tx pgx.Tx) error {
 		seq, err := s.store.lockConversation(ctx, tx, c.ID)
 		if err != nil {
@@ -349,21 +346,9 @@ func (s *Service) Swipe(ctx context.Context, userID, conversationID, messageID s
 		if err := s.store.claim(ctx, tx, c.ID, s.cfg.StaleAfter); err != nil {
 			return err
 		}
-		cur, err := s.store.message(ctx, tx, c.ID, messageID)
-		if err != nil {
-			return err
-		}
-		if cur.Seq != seq {
-			return ErrNotLatest
-		}
-		id, err := s.store.activate(ctx, tx, c.ID, seq, index)
-		if err != nil {
-			return err
-		}
-		m, err = s.store.message(ctx, tx, c.ID, id)
-		return err
+		return fn(tx, seq)
 	})
-	return m, err
+	return c, a, err
 }
 
 // reply makes and stores the reply whose streaming row is stored.

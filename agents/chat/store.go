@@ -145,9 +145,9 @@ func (s *store) insertConversation(ctx context.Context, tx pgx.Tx, c Conversatio
 	return c, nil
 }
 
-// insertMessage adds m to a conversation as the active row of its seq.
-func (s *store) insertMessage(ctx context.Context, tx pgx.Tx, conversationID string, m Message) (Message, error) {
-	var usage, timings []byte
+// jsonColumns encodes a message's citations, usage and timings (the last
+// two NULL when unset).
+func jsonColumns(m Message) (citations, usage, timings []byte) {
 	if m.Usage != nil {
 		usage = encodeJSON(m.Usage)
 	}
@@ -157,10 +157,16 @@ func (s *store) insertMessage(ctx context.Context, tx pgx.Tx, conversationID str
 	if m.Citations == nil {
 		m.Citations = []Citation{}
 	}
+	return encodeJSON(m.Citations), usage, timings
+}
+
+// insertMessage adds m to a conversation as the active row of its seq.
+func (s *store) insertMessage(ctx context.Context, tx pgx.Tx, conversationID string, m Message) (Message, error) {
+	citations, usage, timings := jsonColumns(m)
 	err := tx.QueryRow(ctx, `INSERT INTO messages (id, conversation_id, seq, swipe, role, content, status, error, offline, citations, usage, timings)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING created_at`,
 		m.ID, conversationID, m.Seq, m.SwipeIndex, m.Role, m.Content, m.Status, m.Error, m.Offline,
-		encodeJSON(m.Citations), usage, timings).Scan(&m.CreatedAt)
+		citations, usage, timings).Scan(&m.CreatedAt)
 	if err != nil {
 		return Message{}, fmt.Errorf("chat: insert message: %w", err)
 	}
@@ -220,19 +226,10 @@ func (s *store) renew(ctx context.Context, id, content string) error {
 
 // finish stores a reply's outcome.
 func (s *store) finish(ctx context.Context, tx pgx.Tx, m Message) error {
-	var usage, timings []byte
-	if m.Usage != nil {
-		usage = encodeJSON(m.Usage)
-	}
-	if m.Timings != nil {
-		timings = encodeJSON(m.Timings)
-	}
-	if m.Citations == nil {
-		m.Citations = []Citation{}
-	}
+	citations, usage, timings := jsonColumns(m)
 	_, err := tx.Exec(ctx, `UPDATE messages SET content = $2, status = $3, error = $4, offline = $5, citations = $6,
 		usage = $7, timings = $8, updated_at = now() WHERE id = $1`,
-		m.ID, m.Content, m.Status, m.Error, m.Offline, encodeJSON(m.Citations), usage, timings)
+		m.ID, m.Content, m.Status, m.Error, m.Offline, citations, usage, timings)
 	if err != nil {
 		return fmt.Errorf("chat: store reply %s: %w", m.ID, err)
 	}

@@ -121,9 +121,17 @@ func run(o options) error {
 		words[i] = "word" + strconv.Itoa(i)
 	}
 	reply := strings.Join(words, " ") + "."
+	// Sequential turns only need their first token; a short reply keeps the
+	// run short.
+	short := strings.Join(words[:min(8, len(words))], " ") + "."
 	rec := &firsts{at: map[string]time.Time{}}
 	fake := llmtest.NewServer(nil, llmtest.Config{
-		Reply:        func(llmtest.Received) string { return reply },
+		Reply: func(r llmtest.Received) string {
+			if n := len(r.Messages); n > 0 && strings.Contains(r.Messages[n-1].Content, "tag-3") {
+				return reply
+			}
+			return short
+		},
 		Interval:     o.interval,
 		OnFirstChunk: rec.record,
 	})
@@ -148,8 +156,8 @@ func run(o options) error {
 	}
 	defer srv.stop()
 
-	fmt.Printf("bench/chat: %s, %d CPUs; fake model: %d tokens per reply, one every %s\n\n",
-		runtime.Version(), runtime.NumCPU(), o.words+1, o.interval)
+	fmt.Printf("bench/chat: %s, %d CPUs; fake model: a token every %s; %d tokens per reply (%d in the sequential phases)\n\n",
+		runtime.Version(), runtime.NumCPU(), o.interval, len(llmtest.Split(reply)), len(llmtest.Split(short)))
 
 	// direct: the fake model straight to a client.
 	direct := make([]time.Duration, 0, o.turns)
@@ -260,11 +268,14 @@ func run(o options) error {
 	fmt.Printf("  %-28s %s\n", "request → first byte", percentiles(firstByte))
 	fmt.Printf("  %-28s %s\n", "request → first delta", percentiles(firstDelta))
 	fmt.Printf("  %-28s %s\n", "model token → client (added)", percentiles(addedC))
-	fmt.Printf("  %-28s RSS %.1f → %.1f MiB, Go heap %.1f → %.1f MiB, goroutines %d → %d\n", "server memory",
-		mib(idle.rss), mib(peak.rss), mib(idle.heap), mib(peak.heap), idle.goroutines, peak.goroutines)
-	fmt.Printf("  %-28s %.1f KiB RSS, %.1f KiB Go heap, %.1f goroutines\n", "per open stream",
-		float64(peak.rss-idle.rss)/1024/float64(o.streams), float64(peak.heap-idle.heap)/1024/float64(o.streams),
-		float64(peak.goroutines-idle.goroutines)/float64(o.streams))
+	fmt.Printf("  %-28s idle: RSS %.1f MiB, heap %.1f MiB, stacks %.1f MiB, %d goroutines\n", "server memory",
+		mib(idle.rss), mib(idle.heap), mib(idle.stacks), idle.goroutines)
+	fmt.Printf("  %-28s all open: RSS %.1f MiB, heap %.1f MiB, stacks %.1f MiB, %d goroutines\n", "",
+		mib(peak.rss), mib(peak.heap), mib(peak.stacks), peak.goroutines)
+	n := float64(o.streams)
+	fmt.Printf("  %-28s %.1f KiB (Go heap %.1f + stacks %.1f), %.1f goroutines; whole process RSS at peak / streams: %.1f KiB\n",
+		"per open stream", (peak.heap+peak.stacks-idle.heap-idle.stacks)/1024/n, (peak.heap-idle.heap)/1024/n,
+		(peak.stacks-idle.stacks)/1024/n, float64(peak.goroutines-idle.goroutines)/n, peak.rss/1024/n)
 	if failed > 0 {
 		return fmt.Errorf("%d of %d concurrent turns failed", failed, o.streams)
 	}
@@ -381,8 +392,8 @@ func (s *server) stop() {
 }
 
 type memory struct {
-	rss, heap  float64
-	goroutines int
+	rss, heap, stacks float64
+	goroutines        int
 }
 
 // memory reads the server's resident memory, Go heap in use and goroutine
@@ -409,6 +420,8 @@ func (s *server) memory() (memory, error) {
 			m.rss = v
 		case "go_memstats_heap_inuse_bytes":
 			m.heap = v
+		case "go_memstats_stack_inuse_bytes":
+			m.stacks = v
 		case "go_goroutines":
 			m.goroutines = int(v)
 		}
