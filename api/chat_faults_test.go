@@ -153,3 +153,34 @@ func TestChatBusy(t *testing.T) {
 	cancel()
 	<-finished
 }
+
+// TestChatCrashedReply: a reply left "streaming" by a server that died is
+// taken for stale once it goes unrenewed, marked failed, and the
+// conversation goes on; a live one keeps the conversation busy.
+func TestChatCrashedReply(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(p *envParams) { p.chatCfg.RenewEvery = time.Second })
+	u := e.signup("u")
+	convID, _ := startChat(t, u, newAgent(t, u, map[string]any{"name": "Phoenix", "first_mes": "Hi."}))
+	crashed := "msg_crashedcrashedcr"
+	_, err := e.pool.Exec(context.Background(), `INSERT INTO messages (id, conversation_id, seq, role, content, status)
+		VALUES ($1, $2, 2, 'assistant', 'half a rep', 'streaming')`, crashed, convID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Renewed just now: another server may be writing it.
+	if code, _ := u.json("POST", "/api/conversations/"+convID+"/messages", map[string]string{"content": "hello"}).must(t, 409).errorCode(t); code != "conversation_busy" {
+		t.Fatalf("live reply: %s", code)
+	}
+	if _, err := e.pool.Exec(context.Background(), `UPDATE messages SET updated_at = now() - interval '1 hour' WHERE id = $1`, crashed); err != nil {
+		t.Fatal(err)
+	}
+	u.streamOKBody(t, "/api/conversations/"+convID+"/messages", map[string]string{"content": "hello again"})
+	_, msgs := conversation(t, u, convID)
+	if len(msgs) != 4 || msgs[1]["id"] != crashed || msgs[1]["status"] != "failed" || msgs[1]["content"] != "half a rep" || msgs[1]["error"] == "" {
+		t.Fatalf("messages = %v", msgs)
+	}
+	if msgs[3]["status"] != "complete" {
+		t.Fatalf("new reply = %v", msgs[3])
+	}
+}

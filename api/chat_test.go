@@ -390,3 +390,24 @@ func (c *client) streamOKBody(t *testing.T, path string, body any) []sseEvent {
 	}
 	return events
 }
+
+// TestChatAgentModelSettings: an agent's llm settings reach the model.
+func TestChatAgentModelSettings(t *testing.T) {
+	t.Parallel()
+	fake := llmtest.NewServer(t, llmtest.Config{})
+	e := newEnv(t, withModel(fake, "openai", 5*time.Second))
+	u := e.signup("u")
+	tuned := newAgent(t, u, map[string]any{"name": "Tuned", "llm": map[string]any{"model": "special-model", "temperature": 0.9, "max_tokens": 77}})
+	conv, _ := startChat(t, u, tuned)
+	u.streamOKBody(t, "/api/conversations/"+conv+"/messages", map[string]string{"content": "hi"})
+	got := fake.Requests()[0]
+	if got.Model != "special-model" || got.Temperature == nil || *got.Temperature != 0.9 || got.MaxTokens != 77 {
+		t.Fatalf("model %q temperature %v max_tokens %d", got.Model, got.Temperature, got.MaxTokens)
+	}
+	other := newAgent(t, u, map[string]any{"name": "Elsewhere", "llm": map[string]any{"provider": "anthropic", "model": "claude"}})
+	conv, _ = startChat(t, u, other)
+	done := last(u.streamOKBody(t, "/api/conversations/"+conv+"/messages", map[string]string{"content": "hi"})).data
+	if done["offline"] != true || !strings.Contains(done["offline_reason"].(string), "anthropic") || len(fake.Requests()) != 1 {
+		t.Fatalf("an agent asking for an unconfigured provider: %v", done)
+	}
+}

@@ -208,7 +208,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 		Pool:      pool,
 		Agents:    agentsSvc,
 		Knowledge: knowledgeSvc,
-		Models:    newModels(ctx, cfg, logger),
+		Models:    newModels(ctx, cfg, defaultOllamaURL, logger),
 		Config: chat.Config{ContextTokens: cfg.LLMContextTokens, ReplyTokens: cfg.LLMReplyTokens,
 			MaxMessageBytes: cfg.MaxMessageBytes, Passages: 4},
 		Logger: logger.With("component", "chat"),
@@ -355,16 +355,20 @@ func newKnowledge(ctx context.Context, cfg config, pool *pgxpool.Pool, b *bus.Bu
 	})
 }
 
+// defaultOllamaURL is where serve looks for Ollama when no language model is
+// configured.
+const defaultOllamaURL = "http://127.0.0.1:11434"
+
 // newModels builds the platform's default language model: the configured
-// provider, or Ollama on 127.0.0.1:11434 when none is configured and it
+// provider, or the Ollama at ollamaURL when none is configured and it
 // answers, or none (offline mode).
-func newModels(ctx context.Context, cfg config, logger *slog.Logger) *chat.Models {
+func newModels(ctx context.Context, cfg config, ollamaURL string, logger *slog.Logger) *chat.Models {
 	base := llm.Config{Timeout: cfg.LLMTimeout, Retries: cfg.LLMRetries}
 	lc := base
 	lc.Provider, lc.BaseURL, lc.APIKey, lc.Model = cfg.LLMProvider, cfg.LLMBaseURL, cfg.LLMAPIKey, cfg.LLMModel
 	if lc.Provider == "" {
 		probe, cancel := context.WithTimeout(ctx, 2*time.Second)
-		models, err := llm.DetectOllama(probe, "http://127.0.0.1:11434", nil)
+		models, err := llm.DetectOllama(probe, ollamaURL, nil)
 		cancel()
 		switch {
 		case err != nil:
@@ -378,7 +382,7 @@ func newModels(ctx context.Context, cfg config, logger *slog.Logger) *chat.Model
 		case lc.Model == "":
 			lc.Model = models[0]
 		}
-		lc.Provider = "ollama"
+		lc.Provider, lc.BaseURL = "ollama", ollamaURL
 	}
 	p, err := llm.New(lc)
 	if err != nil {
