@@ -40,6 +40,7 @@ setup: ## install and start what is missing (PostgreSQL, pgvector, database, wor
 	@echo "make setup: scripts/setup"
 	@scripts/setup
 	@scripts/setup-embeddings
+	@scripts/setup-node-clients
 
 build: ## build bin/timbre
 	@echo "make build: $(GO) build -o $(BIN) ./cmd/timbre (version $(VERSION))"

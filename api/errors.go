@@ -175,9 +175,9 @@ func chatError(err error) *Error {
 	case errors.Is(err, llm.ErrUnavailable), errors.Is(err, llm.ErrUnreachable):
 		return &Error{Status: http.StatusServiceUnavailable, Code: "llm_unavailable", Message: "The language model is unavailable; try again shortly." + llmDetail, RetryAfter: 10, Err: err}
 	case errors.Is(err, llm.ErrTimeout):
-		return &Error{Status: http.StatusGatewayTimeout, Code: "llm_timeout", Message: "The language model stopped answering in time; the partial reply is kept.", Err: err}
+		return &Error{Status: http.StatusGatewayTimeout, Code: "llm_timeout", Message: "The language model stopped answering in time.", Err: err}
 	case errors.Is(err, llm.ErrInterrupted):
-		return &Error{Status: http.StatusBadGateway, Code: "llm_interrupted", Message: "The language model's reply broke off; the partial reply is kept." + llmDetail, Err: err}
+		return &Error{Status: http.StatusBadGateway, Code: "llm_interrupted", Message: "The language model's reply broke off." + llmDetail, Err: err}
 	case errors.Is(err, llm.ErrAuth):
 		return &Error{Status: http.StatusBadGateway, Code: "llm_auth_failed", Message: "The language model refused this server's credentials; the operator must fix TIMBRE_LLM_API_KEY.", Err: err}
 	case errors.Is(err, llm.ErrBadRequest):

@@ -99,6 +99,9 @@ type completionRequest struct {
 	N                   *int            `json:"n"`
 	Tools               json.RawMessage `json:"tools"`
 	Functions           json.RawMessage `json:"functions"`
+	ResponseFormat      *struct {
+		Type string `json:"type"`
+	} `json:"response_format"`
 }
 
 type completionInput struct {
@@ -122,6 +125,9 @@ func (r *completionRequest) parse() (model string, msgs []llm.Message, stop []st
 	}
 	if len(r.Tools) > 0 && string(r.Tools) != "null" || len(r.Functions) > 0 && string(r.Functions) != "null" {
 		return "", nil, nil, 0, fieldError("tools", "are not supported: agents answer in text")
+	}
+	if f := r.ResponseFormat; f != nil && f.Type != "" && f.Type != "text" {
+		return "", nil, nil, 0, fieldError("response_format", "must be text: agents answer in prose, not JSON")
 	}
 	if t := r.Temperature; t != nil && (*t < 0 || *t > 2) {
 		return "", nil, nil, 0, fieldError("temperature", "must be between 0 and 2")
@@ -154,19 +160,30 @@ func (r *completionRequest) parse() (model string, msgs []llm.Message, stop []st
 		default:
 			return "", nil, nil, 0, fieldError(field+".role", "must be system, developer, user or assistant (tools are not supported)")
 		}
+		if role == llm.Assistant && isNull(m.Content) {
+			continue // an assistant turn that only called tools, as OpenAI allows
+		}
 		text, err := contentText(field+".content", m.Content)
 		if err != nil {
 			return "", nil, nil, 0, err
+		}
+		if i == len(r.Messages)-1 && role == llm.User && strings.TrimSpace(text) == "" {
+			return "", nil, nil, 0, &Error{Status: http.StatusBadRequest, Code: "empty_message",
+				Message: "The last message is empty.", Field: field + ".content"}
 		}
 		msgs = append(msgs, llm.Message{Role: role, Content: text})
 	}
 	return strings.TrimSpace(*r.Model), msgs, stop, maxTokens, nil
 }
 
+func isNull(raw json.RawMessage) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) == 0 || string(raw) == "null"
+}
+
 // parseStop reads OpenAI's stop: a string, an array of strings, or null.
 func parseStop(raw json.RawMessage) ([]string, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
+	if isNull(raw) {
 		return nil, nil
 	}
 	var one string
@@ -186,8 +203,7 @@ func parseStop(raw json.RawMessage) ([]string, error) {
 // contentText reads a message's content: a string, or an array of parts of
 // which only text parts are supported.
 func contentText(field string, raw json.RawMessage) (string, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || string(raw) == "null" {
+	if isNull(raw) {
 		return "", fieldError(field, "is required")
 	}
 	var s string

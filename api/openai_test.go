@@ -100,8 +100,10 @@ func TestOpenAIModels(t *testing.T) {
 	bad := e.client()
 	bad.key = "tmb_not_a_real_key"
 	openAIError(t, bad.json("GET", "/v1/models", nil).must(t, 401))
-	if code, _, _ := openAIError(t, key.json("GET", "/v1/nothing", nil).must(t, 404)); code != "not_found" {
-		t.Fatalf("unknown /v1 path: %s", code)
+	for _, method := range []string{"GET", "POST", "DELETE"} {
+		if code, _, _ := openAIError(t, key.json(method, "/v1/embeddings", nil).must(t, 404)); code != "not_found" {
+			t.Fatalf("%s on an unknown /v1 path: %s", method, code)
+		}
 	}
 }
 
@@ -228,7 +230,8 @@ func TestOpenAIChatCompletions(t *testing.T) {
 		{"temperature 3", `{"model":"quill","temperature":3,"messages":[{"role":"user","content":"hi"}]}`, 400, "invalid_request", "temperature"},
 		{"stop of the wrong type", `{"model":"quill","stop":5,"messages":[{"role":"user","content":"hi"}]}`, 400, "invalid_request", "stop"},
 		{"messages of the wrong type", `{"model":"quill","messages":"hi"}`, 400, "invalid_request", "messages"},
-		{"empty user message", `{"model":"quill","messages":[{"role":"user","content":"  "}]}`, 400, "empty_message", "content"},
+		{"empty user message", `{"model":"quill","messages":[{"role":"user","content":"  "}]}`, 400, "empty_message", "messages[0].content"},
+		{"JSON response format", `{"model":"quill","response_format":{"type":"json_object"},"messages":[{"role":"user","content":"hi"}]}`, 400, "invalid_request", "response_format"},
 		{"unknown model", `{"model":"nobody","messages":[{"role":"user","content":"hi"}]}`, 404, "model_not_found", "model"},
 		{"someone else's private agent", `{"model":"` + bobPrivate + `","messages":[{"role":"user","content":"hi"}]}`, 404, "model_not_found", "model"},
 		{"not JSON", `{"model":`, 400, "invalid_request", "body"},

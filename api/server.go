@@ -116,9 +116,14 @@ func New(p Params) *Server {
 	}
 	if p.UI != nil {
 		ui := echo.WrapHandler(p.UI)
-		e.GET("/*", func(c echo.Context) error {
+		// The web app answers what no route does. A "not found" route, not a
+		// GET /* route: that would turn an unknown API path under another
+		// method into a 405 (OpenAI's clients expect 404 there).
+		e.RouteNotFound("/*", func(c echo.Context) error {
 			// A mistyped API path is a JSON 404, not the web app's page.
-			if p := c.Request().URL.Path; strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/v1/") {
+			r := c.Request()
+			if strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, "/v1/") ||
+				(r.Method != http.MethodGet && r.Method != http.MethodHead) {
 				return echo.ErrNotFound
 			}
 			return ui(c)

@@ -11,6 +11,7 @@ import (
 	"github.com/timbre-ai/timbre/agents/llm"
 	"github.com/timbre-ai/timbre/agents/prompt"
 	"github.com/timbre-ai/timbre/knowledge"
+	"github.com/timbre-ai/timbre/tokens"
 )
 
 // Sink receives a reply as it is made. Every field is optional; the calls
@@ -139,7 +140,7 @@ func (s *Service) generate(ctx context.Context, g generation) (out outcome, err 
 	}
 	text, cited := offlineReply(g.agent.Card, g.userName, found, hadKnowledge)
 	cites.limit(cited)
-	out.usage = llm.Usage{Estimated: true}
+	out.usage = llm.Usage{CompletionTokens: tokens.Count(text), Estimated: true}
 	out.finishReason = "stop"
 	for _, piece := range pieces(text) {
 		if err := ctx.Err(); err != nil {

@@ -167,9 +167,9 @@ func settings() []setting {
 		{"TIMBRE_MAX_DOCUMENT_BYTES", "max-document-bytes", "20971520", "largest knowledge document (upload or fetched page)", int64In(1024, 1<<30, func(c *config, n int64) { c.MaxDocumentBytes = n })},
 		{"TIMBRE_INGEST_WORKERS", "ingest-workers", "1", "documents this process ingests at once", intIn(1, 64, func(c *config, n int) { c.IngestWorkers = n })},
 		{"TIMBRE_INGEST_LEASE", "ingest-lease", "30s", "how long a crashed ingestion worker's document waits before another worker takes it over", durationIn(time.Second, time.Hour, func(c *config, d time.Duration) { c.IngestLease = d })},
-		{"TIMBRE_LLM_PROVIDER", "llm-provider", "", "language model provider: openai (any OpenAI-compatible server: OpenAI, vLLM, llama.cpp, LM Studio), ollama or anthropic; empty uses Ollama on 127.0.0.1:11434 if it answers at start, else offline mode (agents quote their knowledge)", func(c *config, v string) error {
-			if v != "" && v != "openai" && v != "ollama" && v != "anthropic" {
-				return errors.New("must be openai, ollama, anthropic, or empty to detect Ollama")
+		{"TIMBRE_LLM_PROVIDER", "llm-provider", "", "language model provider: openai (any OpenAI-compatible server: OpenAI, vLLM, llama.cpp, LM Studio), ollama or anthropic; none for offline mode (agents quote their knowledge); empty uses Ollama on 127.0.0.1:11434 if it answers at start, else offline mode", func(c *config, v string) error {
+			if v != "" && v != "none" && v != "openai" && v != "ollama" && v != "anthropic" {
+				return errors.New("must be openai, ollama, anthropic, none (offline mode), or empty to detect Ollama")
 			}
 			c.LLMProvider = v
 			return nil

@@ -363,9 +363,17 @@ const defaultOllamaURL = "http://127.0.0.1:11434"
 // provider, or the Ollama at ollamaURL when none is configured and it
 // answers, or none (offline mode).
 func newModels(ctx context.Context, cfg config, ollamaURL string, logger *slog.Logger) *chat.Models {
-	base := llm.Config{Timeout: cfg.LLMTimeout, Retries: cfg.LLMRetries}
+	retries := cfg.LLMRetries
+	if retries == 0 {
+		retries = -1 // llm reads 0 as "the default"; the setting's 0 means none
+	}
+	base := llm.Config{Timeout: cfg.LLMTimeout, Retries: retries}
 	lc := base
 	lc.Provider, lc.BaseURL, lc.APIKey, lc.Model = cfg.LLMProvider, cfg.LLMBaseURL, cfg.LLMAPIKey, cfg.LLMModel
+	if lc.Provider == "none" {
+		logger.Info("language model off (TIMBRE_LLM_PROVIDER=none): agents answer offline, quoting their knowledge")
+		return chat.NewModels(nil, base, "this server runs without a language model (TIMBRE_LLM_PROVIDER=none)")
+	}
 	if lc.Provider == "" {
 		probe, cancel := context.WithTimeout(ctx, 2*time.Second)
 		models, err := llm.DetectOllama(probe, ollamaURL, nil)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"strings"
 	"testing"
 
 	"github.com/timbre-ai/timbre/agents"
@@ -44,6 +45,14 @@ func TestNewModelsDetectsOllama(t *testing.T) {
 	m = newModels(ctx, base(nil), closed, logger).Default()
 	if !m.Offline || m.Reason == "" {
 		t.Fatalf("no Ollama: %+v, want offline with a reason", m)
+	}
+
+	m = newModels(ctx, base(map[string]string{"TIMBRE_LLM_PROVIDER": "none"}), fake.URL(), logger).Default()
+	if !m.Offline || !strings.Contains(m.Reason, "TIMBRE_LLM_PROVIDER=none") {
+		t.Fatalf("provider none: %+v, want offline without probing", m)
+	}
+	if len(fake.Requests()) != 0 {
+		t.Fatal("the probe is not a chat request")
 	}
 
 	// A configured provider is used as configured, and an agent asking for
