@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/timbre-ai/timbre/agents"
 	"github.com/timbre-ai/timbre/agents/chat"
 	"github.com/timbre-ai/timbre/agents/llm"
 )
@@ -87,14 +88,20 @@ func (h *handlers) getConversation(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// A conversation stays readable by its user after its agent went
+	// private; it only cannot go on.
+	model := chat.Model{Offline: true, Reason: "this agent is no longer available to you"}
 	a, err := h.agents.Agent(ctx, callerID(c), conv.AgentID)
-	if err != nil {
+	switch {
+	case err == nil:
+		model = h.chat.Model(a)
+	case !errors.Is(err, agents.ErrNotFound):
 		return err
 	}
 	if msgs == nil {
 		msgs = []chat.Message{}
 	}
-	return c.JSON(http.StatusOK, conversationResponse{Conversation: conv, Messages: msgs, Model: h.chat.Model(a)})
+	return c.JSON(http.StatusOK, conversationResponse{Conversation: conv, Messages: msgs, Model: model})
 }
 
 func (h *handlers) deleteConversation(c echo.Context) error {

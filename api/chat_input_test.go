@@ -83,6 +83,19 @@ func TestChatBadInput(t *testing.T) {
 	if items := bob.json("GET", "/api/conversations", nil).must(t, 200).json(t)["items"].([]any); len(items) != 0 {
 		t.Fatalf("bob sees alice's conversations: %v", items)
 	}
+	// A conversation with a public agent that goes private stays readable
+	// by its user, who may no longer send to it.
+	public := newAgent(t, bob, map[string]any{"name": "Fickle", "visibility": "public", "first_mes": "Hi"})
+	fickle, _ := startChat(t, alice, public)
+	bob.json("PATCH", "/api/agents/"+public, map[string]string{"visibility": "private"}).must(t, 200)
+	got := alice.json("GET", "/api/conversations/"+fickle, nil).must(t, 200).json(t)
+	if m := got["model"].(map[string]any); m["offline"] != true || len(got["messages"].([]any)) != 1 {
+		t.Fatalf("conversation with a now-private agent = %v", got)
+	}
+	if code, _ := alice.json("POST", "/api/conversations/"+fickle+"/messages", map[string]string{"content": "hi"}).must(t, 404).errorCode(t); code != "agent_not_found" {
+		t.Fatalf("sending to a now-private agent: %s", code)
+	}
+
 	alice.json("DELETE", "/api/conversations/"+convID, nil).must(t, 204)
 	alice.json("GET", "/api/conversations/"+convID, nil).must(t, 404)
 }

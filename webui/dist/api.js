@@ -3,7 +3,8 @@
 // Every call goes to the same origin with the session cookie. Mutations carry
 // the CSRF token read from GET /api/me; a request refused for a stale token
 // re-reads it once and retries. Failures become ApiError, which keeps the
-// API's {"error":{"code","message","field"}} body.
+// API's {"error":{"code","message","field"}} body. Chat turns answer with
+// server-sent events, read from a fetch stream (see stream).
 
 /** An error answered by the API (or a network failure, status 0). */
 export class ApiError extends Error {
@@ -61,13 +62,73 @@ export function createApi({ onUnauthenticated = () => {} } = {}) {
         throw new ApiError(res.status, 'bad_response', 'The server sent a response the app could not read.');
       }
     }
+    return refused(res, retried, () => send(method, path, opts, true), quiet401);
+  }
+
+  // Throws the ApiError of a refused request; a request refused for a stale
+  // CSRF token is retried once with a fresh one.
+  async function refused(res, retried, retry, quiet401 = false) {
     const err = await readError(res);
     if (err.code === 'csrf_token_invalid' && !retried) {
       await refreshCsrf();
-      return send(method, path, opts, true);
+      return retry();
     }
     if (err.status === 401 && err.code === 'unauthenticated' && !quiet401) onUnauthenticated();
     throw err;
+  }
+
+  /**
+   * POSTs a chat turn asking for server-sent events and calls
+   * onEvent(name, data) for each event as it arrives; resolves when the
+   * stream ends. A turn refused before it starts rejects with ApiError (a
+   * conversation_busy 409, a message_too_large 413…); a connection lost
+   * midway rejects with a network_error ApiError; aborting through signal
+   * rejects with the fetch's AbortError (the server then stores the reply
+   * as stopped). EventSource cannot POST, hence fetch and a stream reader.
+   */
+  async function stream(path, json, { signal, onEvent }, retried = false) {
+    const headers = { Accept: 'text/event-stream' };
+    let body;
+    if (json !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      body = JSON.stringify(json);
+    }
+    if (csrf) headers['X-CSRF-Token'] = csrf;
+    let res;
+    try {
+      res = await fetch(path, { method: 'POST', headers, body, credentials: 'same-origin', signal });
+    } catch (err) {
+      if (err.name === 'AbortError') throw err;
+      throw new ApiError(0, 'network_error', 'Could not reach the Timbre server. Check your connection and try again.');
+    }
+    if (!res.ok) return refused(res, retried, () => stream(path, json, { signal, onEvent }, true));
+    if (!(res.headers.get('Content-Type') || '').startsWith('text/event-stream')) {
+      // A server that does not stream answers the finished turn as JSON.
+      onEvent('done', await res.json());
+      return;
+    }
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = '';
+    for (;;) {
+      let chunk;
+      try {
+        chunk = await reader.read();
+      } catch (err) {
+        if (err.name === 'AbortError') throw err;
+        throw new ApiError(0, 'network_error', 'The connection to the server was lost while the reply was being written.');
+      }
+      if (chunk.done) break;
+      buffer += chunk.value;
+      // Lines may end in \r\n, \n or \r; a \r at the end may be half of a \r\n.
+      const tail = buffer.endsWith('\r') ? '\r' : '';
+      buffer = buffer.slice(0, buffer.length - tail.length).replace(/\r\n?/g, '\n') + tail;
+      let end;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const ev = parseEvent(buffer.slice(0, end));
+        buffer = buffer.slice(end + 2);
+        if (ev) onEvent(ev.name, ev.data);
+      }
+    }
   }
 
   async function refreshCsrf() {
@@ -143,6 +204,22 @@ export function createApi({ onUnauthenticated = () => {} } = {}) {
     detachKnowledgeBase: (agentId, kbId) =>
       send('DELETE', `/api/agents/${encodeURIComponent(agentId)}/knowledge-bases/${encodeURIComponent(kbId)}`),
 
+    /** Starts a conversation with an agent; resolves to {conversation, greeting, model}. */
+    startConversation: (agentId) => send('POST', `/api/agents/${encodeURIComponent(agentId)}/conversations`),
+    listConversations: ({ agentId, cursor, limit } = {}) => send('GET', '/api/conversations', { query: { agent_id: agentId, cursor, limit } }),
+    /** Reads a conversation; resolves to {conversation, messages, model}. */
+    getConversation: (id) => send('GET', `/api/conversations/${encodeURIComponent(id)}`),
+    deleteConversation: (id) => send('DELETE', `/api/conversations/${encodeURIComponent(id)}`),
+    /** Sends a message; the reply streams to onEvent (see stream). */
+    sendMessage: (id, content, opts) => stream(`/api/conversations/${encodeURIComponent(id)}/messages`, { content }, opts),
+    /** Makes another reply in place of the last one; it streams like sendMessage's. */
+    regenerate: (id, messageId, opts) =>
+      stream(`/api/conversations/${encodeURIComponent(id)}/messages/${encodeURIComponent(messageId)}/regenerate`, undefined, opts),
+    /** Makes alternative index of the last reply the active one; resolves to the message. */
+    swipe: (id, messageId, index) =>
+      send('POST', `/api/conversations/${encodeURIComponent(id)}/messages/${encodeURIComponent(messageId)}/swipe`, { json: { index } })
+        .then((r) => r.message),
+
     /** Downloads an export; resolves to {blob, filename}. */
     async exportCard(id, format) {
       const res = await send('GET', `/api/agents/${encodeURIComponent(id)}/export`, { query: { format }, raw: true });
@@ -174,6 +251,30 @@ async function readError(res) {
     ? 'The server had a problem. Try again in a moment.'
     : `The request failed (HTTP ${res.status}).`;
   return new ApiError(res.status, `http_${res.status}`, generic, '', retryAfter);
+}
+
+/**
+ * One server-sent event block as {name, data}, data parsed as JSON; null
+ * for a comment, an event without data, or data that is not JSON.
+ */
+function parseEvent(block) {
+  let name = 'message';
+  const data = [];
+  for (const line of block.split('\n')) {
+    if (line === '' || line.startsWith(':')) continue;
+    const colon = line.indexOf(':');
+    const field = colon < 0 ? line : line.slice(0, colon);
+    let value = colon < 0 ? '' : line.slice(colon + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    if (field === 'event') name = value;
+    else if (field === 'data') data.push(value);
+  }
+  if (data.length === 0) return null;
+  try {
+    return { name, data: JSON.parse(data.join('\n')) };
+  } catch {
+    return null; // not an event of Timbre's; the stream goes on
+  }
 }
 
 function filenameOf(disposition) {

@@ -9,6 +9,7 @@ import { myAgentsView, exploreView, agentView, importView } from './views/agents
 import { newAgentView } from './views/editor.js';
 import { keysView } from './views/keys.js';
 import { knowledgeListView, knowledgeBaseView } from './views/knowledge.js';
+import { conversationsView, chatView } from './views/chat.js';
 
 const routes = [
   { pattern: /^\/$/, view: homeView },
@@ -22,6 +23,8 @@ const routes = [
   { pattern: /^\/keys$/, view: keysView, auth: true },
   { pattern: /^\/knowledge$/, view: knowledgeListView, auth: true },
   { pattern: /^\/knowledge\/([^/]+)$/, view: knowledgeBaseView, auth: true },
+  { pattern: /^\/chat$/, view: conversationsView, auth: true },
+  { pattern: /^\/chat\/([^/]+)$/, view: chatView, auth: true },
 ];
 
 const main = document.getElementById('main');
@@ -166,7 +169,7 @@ function render() {
 function renderHeader() {
   const user = app.user;
   const links = user
-    ? [['/agents', 'My agents'], ['/knowledge', 'Knowledge'], ['/explore', 'Explore'], ['/import', 'Import'], ['/keys', 'API keys']]
+    ? [['/agents', 'My agents'], ['/chat', 'Chats'], ['/knowledge', 'Knowledge'], ['/explore', 'Explore'], ['/import', 'Import'], ['/keys', 'API keys']]
     : [['/explore', 'Explore']];
   const nav = h('nav', { class: 'site-nav', 'aria-label': 'Main' },
     h('ul', null, links.map(([href, label]) => h('li', null, h('a', { href }, label)))),
@@ -212,7 +215,7 @@ function renderHeader() {
 function markCurrentNav() {
   for (const a of header.querySelectorAll('.site-nav a')) {
     const href = a.getAttribute('href');
-    const current = app.path === href || ((href === '/agents' || href === '/knowledge') && app.path.startsWith(`${href}/`));
+    const current = app.path === href || (['/agents', '/knowledge', '/chat'].includes(href) && app.path.startsWith(`${href}/`));
     if (current) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }

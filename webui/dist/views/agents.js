@@ -4,6 +4,7 @@
 import { h, field, avatar, truncate, errorBox, errorText, loading, busy, toast, formatBytes } from '../ui.js';
 import { editorView } from './editor.js';
 import { exportPanel, versionsPanel } from './shared.js';
+import { chatButton } from './chat.js';
 
 /** The signed-in user's agents. */
 export function myAgentsView(ctx) {
@@ -96,7 +97,7 @@ function listPage(ctx, { scope, title, lead, actions, empty }) {
       body.replaceChildren(grid);
     }
     const firstNew = grid.children.length;
-    for (const a of items) grid.append(agentCard(a, scope === 'mine'));
+    for (const a of items) grid.append(agentCard(ctx, a, scope === 'mine'));
     more.hidden = !cursor;
     status.textContent = `${count} agent${count === 1 ? '' : 's'} shown${cursor ? '; more available' : ''}.`;
     if (!reset && grid.children[firstNew]) grid.children[firstNew].querySelector('a').focus();
@@ -135,7 +136,7 @@ function listPage(ctx, { scope, title, lead, actions, empty }) {
   );
 }
 
-function agentCard(a, mine) {
+function agentCard(ctx, a, mine) {
   const meta = [];
   if (mine) {
     meta.push(h('span', { class: `badge badge-${a.visibility}` }, a.visibility));
@@ -144,7 +145,11 @@ function agentCard(a, mine) {
     meta.push(h('span', { class: 'badge' }, `v${a.latest_version}`));
   }
   const tags = (a.tags || []).slice(0, 4);
-  return h('li', null,
+  // The Chat button sits on the card but outside its link: a button inside
+  // a link is neither valid nor usable with a keyboard.
+  const chat = ctx.app.user ? chatButton(ctx, a, { small: true, primary: false }) : null;
+  if (chat) chat.classList.add('agent-chat');
+  return h('li', { class: chat ? 'agent-item has-chat' : 'agent-item' },
     h('a', { href: `/agents/${encodeURIComponent(a.id)}`, class: 'agent-card' },
       avatar(a),
       h('div', { class: 'agent-card-body' },
@@ -156,6 +161,7 @@ function agentCard(a, mine) {
         ),
       ),
     ),
+    chat,
   );
 }
 
@@ -208,6 +214,7 @@ function agentDetail(ctx, a) {
           (a.tags || []).map((t) => h('span', { class: 'tag' }, t)),
         ),
         a.creator ? h('p', { class: 'muted' }, `By ${a.creator}`) : null,
+        h('div', { class: 'button-row' }, chatButton(ctx, a)),
       ),
     ),
     h('div', { class: 'detail-grid' },

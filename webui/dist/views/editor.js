@@ -11,6 +11,7 @@ import {
 } from '../ui.js';
 import { exportPanel, versionsPanel } from './shared.js';
 import { agentKnowledgePanel } from './knowledge.js';
+import { chatButton } from './chat.js';
 
 // The keys of an agent that the form edits.
 const EDITABLE = [
@@ -160,7 +161,7 @@ export function editorView(ctx, agent) {
         h('h1', null, isNew ? 'New agent' : a.name || 'Untitled'),
         h('p', { class: 'editor-sub' }, latest, ' · ', statusText),
       ),
-      h('div', { class: 'button-row' }, publishBtn, saveBtn),
+      h('div', { class: 'button-row' }, isNew ? null : chatButton(ctx, state.agent, { primary: false }), publishBtn, saveBtn),
     );
 
     const side = isNew
