@@ -172,8 +172,15 @@ func TestChatCrashedReply(t *testing.T) {
 	if code, _ := u.json("POST", "/api/conversations/"+convID+"/messages", map[string]string{"content": "hello"}).must(t, 409).errorCode(t); code != "conversation_busy" {
 		t.Fatalf("live reply: %s", code)
 	}
+	if _, msgs := conversation(t, u, convID); msgs[1]["status"] != "streaming" {
+		t.Fatalf("a live reply read as %v", msgs[1]["status"])
+	}
 	if _, err := e.pool.Exec(context.Background(), `UPDATE messages SET updated_at = now() - interval '1 hour' WHERE id = $1`, crashed); err != nil {
 		t.Fatal(err)
+	}
+	// Reading the conversation already shows the stale reply as failed.
+	if _, msgs := conversation(t, u, convID); msgs[1]["status"] != "failed" {
+		t.Fatalf("a stale reply read as %v", msgs[1]["status"])
 	}
 	u.streamOKBody(t, "/api/conversations/"+convID+"/messages", map[string]string{"content": "hello again"})
 	_, msgs := conversation(t, u, convID)
@@ -182,5 +189,16 @@ func TestChatCrashedReply(t *testing.T) {
 	}
 	if msgs[3]["status"] != "complete" {
 		t.Fatalf("new reply = %v", msgs[3])
+	}
+	// A stale reply that nobody read is failed by the next turn itself.
+	_, err = e.pool.Exec(context.Background(), `INSERT INTO messages (id, conversation_id, seq, role, content, status, updated_at)
+		VALUES ('msg_crashedagaincrash', $1, 5, 'assistant', '', 'streaming', now() - interval '1 hour')`, convID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.streamOKBody(t, "/api/conversations/"+convID+"/messages", map[string]string{"content": "and again"})
+	var status string
+	if err := e.pool.QueryRow(context.Background(), `SELECT status FROM messages WHERE id = 'msg_crashedagaincrash'`).Scan(&status); err != nil || status != "failed" {
+		t.Fatalf("second stale reply: %q %v", status, err)
 	}
 }

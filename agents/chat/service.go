@@ -157,10 +157,14 @@ func (s *Service) Start(ctx context.Context, userID, userName, agentID string, g
 }
 
 // Conversation returns one of userID's conversations with its active
-// messages, oldest first.
+// messages, oldest first. A reply left streaming by a server that died is
+// marked failed first, so that nobody waits for it.
 func (s *Service) Conversation(ctx context.Context, userID, id string) (Conversation, []Message, error) {
 	c, err := s.store.conversation(ctx, userID, id)
 	if err != nil {
+		return Conversation{}, nil, err
+	}
+	if err := s.store.failStale(ctx, s.store.pool, id, s.cfg.StaleAfter); err != nil {
 		return Conversation{}, nil, err
 	}
 	msgs, err := s.store.messages(ctx, nil, id, 0)

@@ -15,6 +15,11 @@ import (
 	"github.com/timbre-ai/timbre/db"
 )
 
+// execer runs a statement: the pool or a transaction.
+type execer interface {
+	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+}
+
 // store holds the chat SQL.
 type store struct {
 	pool *pgxpool.Pool
@@ -188,29 +193,34 @@ func (s *store) lockConversation(ctx context.Context, tx pgx.Tx, id string) (int
 	return seq, nil
 }
 
-// claim checks that no reply of the conversation is streaming. A streaming
-// reply not renewed for staleAfter belongs to a process that died: it is
-// marked failed and the claim goes on.
-func (s *store) claim(ctx context.Context, tx pgx.Tx, conversationID string, staleAfter time.Duration) error {
-	var id string
-	var live bool
-	// The database's clock decides, as it stamped updated_at.
-	err := tx.QueryRow(ctx, `SELECT id, updated_at > now() - make_interval(secs => $2)
-		FROM messages WHERE conversation_id = $1 AND status = 'streaming'`,
-		conversationID, staleAfter.Seconds()).Scan(&id, &live)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil
+// failStale marks failed the conversation's streaming reply when it has
+// not been renewed for staleAfter: the process writing it died. The
+// database's clock decides, as it stamped updated_at.
+func (s *store) failStale(ctx context.Context, q execer, conversationID string, staleAfter time.Duration) error {
+	_, err := q.Exec(ctx, `UPDATE messages SET status = 'failed', updated_at = now(),
+		error = 'the server stopped while writing this reply'
+		WHERE conversation_id = $1 AND status = 'streaming' AND updated_at <= now() - make_interval(secs => $2)`,
+		conversationID, staleAfter.Seconds())
+	if err != nil {
+		return fmt.Errorf("chat: fail stale reply: %w", err)
 	}
+	return nil
+}
+
+// claim checks, in the transaction that holds the conversation's lock, that
+// no reply of it is streaming, after failing a stale one.
+func (s *store) claim(ctx context.Context, tx pgx.Tx, conversationID string, staleAfter time.Duration) error {
+	if err := s.failStale(ctx, tx, conversationID, staleAfter); err != nil {
+		return err
+	}
+	var busy bool
+	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM messages WHERE conversation_id = $1 AND status = 'streaming')`,
+		conversationID).Scan(&busy)
 	if err != nil {
 		return fmt.Errorf("chat: check streaming reply: %w", err)
 	}
-	if live {
+	if busy {
 		return ErrBusy
-	}
-	_, err = tx.Exec(ctx, `UPDATE messages SET status = 'failed', updated_at = now(),
-		error = 'the server stopped while writing this reply' WHERE id = $1`, id)
-	if err != nil {
-		return fmt.Errorf("chat: fail stale reply %s: %w", id, err)
 	}
 	return nil
 }
@@ -321,9 +331,7 @@ type UsageEvent struct {
 	Status string
 }
 
-func (s *store) recordUsage(ctx context.Context, q interface {
-	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
-}, e UsageEvent) error {
+func (s *store) recordUsage(ctx context.Context, q execer, e UsageEvent) error {
 	_, err := q.Exec(ctx, `INSERT INTO usage_events (agent_id, user_id, conversation_id, message_id, end_user, source, provider, model,
 		prompt_tokens, completion_tokens, tokens_estimated, first_token_ms, total_ms, offline, status)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
