@@ -59,22 +59,28 @@ func TestGolden(t *testing.T) {
 			if err == nil {
 				checkInvariants(t, in, out)
 			}
-			got := renderGolden(in, out, err)
-			path := filepath.Join("testdata", "golden", name+".txt")
-			if *update {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("read golden (create it with -update): %v", err)
-			}
-			if diff := cmp.Diff(string(want), got); diff != "" {
-				t.Errorf("%s differs (-want +got), run with -update if intended:\n%s", path, diff)
-			}
+			checkGolden(t, name, renderGolden(in, out, err))
 		})
+	}
+}
+
+// checkGolden compares got with testdata/golden/name.txt, or rewrites the
+// file under -update.
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name+".txt")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden (create it with -update): %v", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s differs (-want +got), run with -update if intended:\n%s", path, diff)
 	}
 }
 

@@ -1,8 +1,6 @@
 package prompt
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -23,21 +21,7 @@ func TestSummarizeGolden(t *testing.T) {
 	for _, m := range msgs {
 		b.WriteString("=== " + string(m.Role) + " ===\n" + m.Content + "\n\n")
 	}
-	got := b.String()
-	path := filepath.Join("testdata", "golden", "summarize.txt")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden (create it with -update): %v", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s differs (-want +got):\n%s", path, diff)
-	}
+	checkGolden(t, "summarize", b.String())
 }
 
 func TestSummarize(t *testing.T) {
