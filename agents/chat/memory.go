@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"time"
@@ -132,10 +133,15 @@ func (s *Service) summarize(ctx context.Context, j memoryJob) error {
 		if uerr := s.store.recordUsage(ctx, s.store.pool, usageEvent(j.agent.ID, c.UserID, j.conversationID, "", "summary", out, status)); uerr != nil {
 			s.logger.Warn("summary usage not recorded", "conversation_id", j.conversationID, "error", uerr)
 		}
-		if err != nil {
+		switch {
+		case err == nil:
+			summary = strings.TrimSpace(res.Text)
+		case errors.Is(err, llm.ErrUnreachable):
+			// The model is down: keep memory going as offline mode does.
+			summary = extractiveSummary(c.Summary, fold, char, j.userName)
+		default:
 			return err
 		}
-		summary = strings.TrimSpace(res.Text)
 	} else {
 		summary = extractiveSummary(c.Summary, fold, char, j.userName)
 	}
