@@ -41,6 +41,7 @@ setup: ## install and start what is missing (PostgreSQL, pgvector, database, wor
 	@scripts/setup
 	@scripts/setup-embeddings
 	@scripts/setup-node-clients
+	@scripts/setup-voices
 
 build: ## build bin/timbre
 	@echo "make build: $(GO) build -o $(BIN) ./cmd/timbre (version $(VERSION))"

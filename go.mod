@@ -3,10 +3,15 @@ module github.com/timbre-ai/timbre
 go 1.26.8
 
 require (
+	github.com/amitybell/piper-asset v0.0.0-20231030194325-d36a29e3b1fd
+	github.com/amitybell/piper-voice-alan v0.0.0-20231030195550-66f4709c979b
+	github.com/amitybell/piper-voice-jenny v0.0.0-20231030195502-2afb5ebf3c45
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/google/go-cmp v0.7.0
 	github.com/jackc/pgx/v5 v5.12.0
+	github.com/k2-fsa/sherpa-onnx-go-linux v1.13.8
+	github.com/klauspost/compress v1.20.1
 	github.com/labstack/echo/v4 v4.15.4
 	github.com/ledongthuc/pdf v0.0.0-20220302134840-0c2507a12d80
 	github.com/nats-io/nats-server/v2 v2.12.0
@@ -32,7 +37,6 @@ require (
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/jackc/puddle/v2 v2.2.3 // indirect
-	github.com/klauspost/compress v1.20.1 // indirect
 	github.com/labstack/gommon v0.5.0 // indirect
 	github.com/mattn/go-colorable v0.1.15 // indirect
 	github.com/mattn/go-isatty v0.0.22 // indirect

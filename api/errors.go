@@ -75,6 +75,9 @@ func toError(err error) *Error {
 	if e := chatError(err); e != nil {
 		return e
 	}
+	if e := voiceError(err); e != nil {
+		return e
+	}
 	switch {
 	case errors.As(err, &chatInput):
 		e := fieldError(chatInput.Field, chatInput.Message)

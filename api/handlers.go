@@ -13,6 +13,7 @@ import (
 	"github.com/timbre-ai/timbre/agents"
 	"github.com/timbre-ai/timbre/agents/chat"
 	"github.com/timbre-ai/timbre/knowledge"
+	"github.com/timbre-ai/timbre/voice"
 )
 
 // handlers holds what the route handlers use.
@@ -23,6 +24,7 @@ type handlers struct {
 	agents         *agents.Service
 	knowledge      *knowledge.Service
 	chat           *chat.Service
+	voice          *voice.Service
 	ready          map[string]Pinger
 	limiter        *ipLimiter
 	metricsHandler http.Handler

@@ -11,7 +11,11 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/netip"
+	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,6 +33,8 @@ import (
 	"github.com/timbre-ai/timbre/knowledge"
 	"github.com/timbre-ai/timbre/knowledge/embed"
 	"github.com/timbre-ai/timbre/knowledge/fetch"
+	"github.com/timbre-ai/timbre/voice"
+	"github.com/timbre-ai/timbre/voice/tts"
 )
 
 // env is a real server on a fresh database.
@@ -89,6 +95,9 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	p.Knowledge = ks
 	for _, o := range opts {
 		o(&p)
+	}
+	if p.Voice == nil {
+		p.Voice = sharedVoice(t)
 	}
 	p.Chat = chat.New(chat.Params{Pool: pool, Agents: p.Agents, Knowledge: p.Knowledge, Models: p.models,
 		Config: p.chatCfg, Logger: slog.New(slog.DiscardHandler)})
@@ -250,4 +259,30 @@ func (e *env) count(table string) int {
 		e.t.Fatal(err)
 	}
 	return n
+}
+
+var (
+	voiceOnce sync.Once
+	voiceSvc  *voice.Service
+	voiceErr  error
+)
+
+// sharedVoice is one voice service on the voices `make setup` prepared,
+// shared by the package's tests (a model takes a second to load).
+func sharedVoice(t *testing.T) *voice.Service {
+	t.Helper()
+	voiceOnce.Do(func() {
+		dir := os.Getenv("TIMBRE_DATA_DIR")
+		if dir == "" {
+			_, file, _, _ := runtime.Caller(0)
+			dir = filepath.Join(filepath.Dir(file), "..", ".data")
+		}
+		var engine *tts.Piper
+		engine, voiceErr = tts.OpenPiper(tts.PiperConfig{Dir: filepath.Join(dir, "voices"), Slots: 4})
+		voiceSvc = voice.New(engine, voice.Config{})
+	})
+	if voiceErr != nil {
+		t.Fatalf("voices not prepared (run `make setup`, or `make test`, which runs it): %v", voiceErr)
+	}
+	return voiceSvc
 }

@@ -57,6 +57,16 @@ func chatSchemas() obj {
 			"message": ref("ChatMessage"), "user_message": ref("ChatMessage"), "usage": ref("ChatUsage"), "timings": ref("ChatTimings"),
 			"offline": boolean, "offline_reason": str(""), "model": ref("ChatModel"),
 		}},
+		"Voice": obj{"type": "object", "properties": obj{
+			"id": str(""), "name": str(""), "language": str("e.g. en_GB"), "gender": str(""),
+			"kind": obj{"type": "string", "enum": []string{"builtin", "cloned"}}, "sample_rate": integer, "engine": str("piper"),
+		}},
+		"VoiceList": obj{"type": "object", "properties": obj{"items": arr(ref("Voice"))}},
+		"SpeechRequest": obj{"type": "object", "required": []string{"input"}, "properties": obj{
+			"model": str("any (tts-1…); an agent's id or slug lends its voice when voice is empty"), "input": str("at most 4096 characters"),
+			"voice": str("a voice id from GET /api/voices"), "response_format": str("wav (default) or pcm"),
+			"speed": obj{"type": "number", "description": "0.25–4"}, "sample_rate": obj{"type": "integer", "description": "Timbre: 8000–192000, default 24000"},
+		}},
 		"OpenAIModel":     openAIModel,
 		"OpenAIModelList": obj{"type": "object", "properties": obj{"object": str("list"), "data": arr(ref("OpenAIModel"))}},
 		"ChatCompletionRequest": obj{"type": "object", "required": []string{"model", "messages"}, "properties": obj{

@@ -152,11 +152,20 @@ func (h *handlers) routeTable() []route {
 		{method: http.MethodPost, path: "/api/conversations/:id/messages/:message_id/swipe", handler: h.swipe, auth: authUser,
 			doc: opDoc{summary: "Make one of the last reply's alternatives the active one", tag: "chat", request: "SwipeInput", status: 200, response: "MessageResponse", errors: []int{400, 401, 403, 404, 409, 415}}},
 
+		// Voice
+		{method: http.MethodGet, path: "/api/voices", handler: h.listVoices, auth: authNone,
+			doc: opDoc{summary: "The voice catalog", tag: "voice", status: 200, response: "VoiceList"}},
+		{method: http.MethodGet, path: "/api/voices/:id/preview", handler: h.previewVoice, auth: authUser,
+			doc: opDoc{summary: "A short WAV of the voice (cached)", tag: "voice", status: 200, produces: "audio/wav", errors: []int{400, 401, 404, 503},
+				query: []queryParam{{"text", "what to say, at most 300 characters (default: the voice introduces itself)"}}}},
+
 		// OpenAI-compatible surface
 		{method: http.MethodGet, path: "/v1/models", handler: h.listModels, auth: authKey,
 			doc: opDoc{summary: "OpenAI-compatible: the agents this key may use (yours and the public ones); id is the agent's slug", tag: "openai", status: 200, response: "OpenAIModelList", errors: []int{401}}},
 		{method: http.MethodGet, path: "/v1/models/:model", handler: h.getModel, auth: authKey,
 			doc: opDoc{summary: "OpenAI-compatible: one agent as a model, by id or slug", tag: "openai", status: 200, response: "OpenAIModel", errors: []int{401, 404}}},
+		{method: http.MethodPost, path: "/v1/audio/speech", handler: h.speech, auth: authKey,
+			doc: opDoc{summary: "OpenAI-compatible speech: audio streams as each sentence is synthesised, as WAV or raw 16-bit PCM (response_format), 24 kHz unless sample_rate says otherwise; voice is a catalog id (or name an agent with a voice as the model)", tag: "openai", request: "SpeechRequest", status: 200, produces: "audio/wav", errors: []int{400, 401, 415, 503}}},
 		{method: http.MethodPost, path: "/v1/chat/completions", handler: h.chatCompletions, auth: authKey,
 			doc: opDoc{summary: "OpenAI-compatible chat completion with an agent as the model (its id or slug); stream: true answers chat.completion.chunk events ending with data: [DONE]. The client's system messages come after the agent's own", tag: "openai", request: "ChatCompletionRequest", status: 200, response: "ChatCompletion", produces: "text/event-stream", errors: []int{400, 401, 404, 413, 415, 429, 502, 503, 504}}},
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/timbre-ai/timbre/agents"
 	"github.com/timbre-ai/timbre/agents/chat"
 	"github.com/timbre-ai/timbre/knowledge"
+	"github.com/timbre-ai/timbre/voice"
 )
 
 // Config tunes the HTTP server.
@@ -47,6 +48,8 @@ type Params struct {
 	Knowledge *knowledge.Service
 	// Chat runs conversations and the OpenAI-compatible completions.
 	Chat *chat.Service
+	// Voice serves the voice catalog and speech.
+	Voice *voice.Service
 	// Ready lists the dependencies /readyz checks, by name.
 	Ready map[string]Pinger
 	// Metrics receives the HTTP metrics; /metrics serves it.
@@ -90,6 +93,7 @@ func New(p Params) *Server {
 		agents:         p.Agents,
 		knowledge:      p.Knowledge,
 		chat:           p.Chat,
+		voice:          p.Voice,
 		ready:          p.Ready,
 		limiter:        newIPLimiter(p.Config.AuthRatePerMinute, time.Minute),
 		metricsHandler: promhttp.HandlerFor(p.Metrics, promhttp.HandlerOpts{}),

@@ -50,6 +50,9 @@ type config struct {
 	LLMContextTokens  int
 	LLMReplyTokens    int
 	MaxMessageBytes   int
+	TTSProvider       string
+	TTSThreads        int
+	TTSSlots          int
 }
 
 // setting is one TIMBRE_* variable: its flag, default, meaning and parser.
@@ -197,6 +200,15 @@ func settings() []setting {
 		{"TIMBRE_LLM_CONTEXT_TOKENS", "llm-context-tokens", "8192", "the model's context window: prompts (card, lore, knowledge, memory, history) are fitted to it", intIn(512, 2_000_000, func(c *config, n int) { c.LLMContextTokens = n })},
 		{"TIMBRE_LLM_REPLY_TOKENS", "llm-reply-tokens", "512", "reply length reserved in the window when an agent sets no max_tokens", intIn(16, 100_000, func(c *config, n int) { c.LLMReplyTokens = n })},
 		{"TIMBRE_MAX_MESSAGE_BYTES", "max-message-bytes", "32768", "longest chat message a user may send", intIn(256, 1<<20, func(c *config, n int) { c.MaxMessageBytes = n })},
+		{"TIMBRE_TTS_PROVIDER", "tts-provider", "cpu", "ONNX Runtime execution provider for the voices: cpu, or cuda (needs a CUDA build of ONNX Runtime; the bundled one is CPU-only)", func(c *config, v string) error {
+			if v != "cpu" && v != "cuda" {
+				return errors.New("must be cpu or cuda")
+			}
+			c.TTSProvider = v
+			return nil
+		}},
+		{"TIMBRE_TTS_THREADS", "tts-threads", "1", "ONNX Runtime threads per synthesis", intIn(1, 64, func(c *config, n int) { c.TTSThreads = n })},
+		{"TIMBRE_TTS_SLOTS", "tts-slots", "2", "syntheses one voice runs at once (more wait their turn)", intIn(1, 256, func(c *config, n int) { c.TTSSlots = n })},
 		{"TIMBRE_SHUTDOWN_TIMEOUT", "shutdown-timeout", "15s", "how long shutdown waits for requests in flight", durationIn(time.Second, time.Hour, func(c *config, d time.Duration) { c.ShutdownTimeout = d })},
 	}
 }

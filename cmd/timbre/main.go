@@ -33,6 +33,8 @@ import (
 	"github.com/timbre-ai/timbre/knowledge/embed"
 	"github.com/timbre-ai/timbre/knowledge/fetch"
 	"github.com/timbre-ai/timbre/migrations"
+	"github.com/timbre-ai/timbre/voice"
+	"github.com/timbre-ai/timbre/voice/tts"
 	"github.com/timbre-ai/timbre/webui"
 )
 
@@ -216,6 +218,9 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	// Memory summaries under way finish after HTTP stops, before the database closes.
 	defer chatSvc.Close()
 
+	voiceSvc := newVoice(cfg, logger)
+	defer voiceSvc.Close()
+
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	server := api.New(api.Params{
@@ -231,6 +236,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 		Agents:    agentsSvc,
 		Knowledge: knowledgeSvc,
 		Chat:      chatSvc,
+		Voice:     voiceSvc,
 		Ready:     map[string]api.Pinger{"database": poolPinger{pool}, "bus": b},
 		Metrics:   registry,
 		UI:        webui.Handler(),
@@ -353,6 +359,23 @@ func newKnowledge(ctx context.Context, cfg config, pool *pgxpool.Pool, b *bus.Bu
 		Config:    knowledge.Config{MaxDocumentBytes: cfg.MaxDocumentBytes, Workers: cfg.IngestWorkers, Lease: cfg.IngestLease},
 		Logger:    logger.With("component", "knowledge"),
 	})
+}
+
+// newVoice opens the voices `make setup` prepared under the data dir. With
+// none, serve still runs: the catalog is empty and speech answers 503.
+func newVoice(cfg config, logger *slog.Logger) *voice.Service {
+	dir := filepath.Join(cfg.DataDir, "voices")
+	engine, err := tts.OpenPiper(tts.PiperConfig{Dir: dir, Threads: cfg.TTSThreads, Provider: cfg.TTSProvider, Slots: cfg.TTSSlots})
+	if err != nil {
+		logger.Warn("no voices: speech is unavailable", "error", err, "how_to_fix", "make setup")
+		return voice.New(nil, voice.Config{})
+	}
+	ids := make([]string, 0, len(engine.Voices()))
+	for _, v := range engine.Voices() {
+		ids = append(ids, v.ID)
+	}
+	logger.Info("voices", "engine", "piper (sherpa-onnx)", "provider", cfg.TTSProvider, "voices", strings.Join(ids, ","))
+	return voice.New(engine, voice.Config{})
 }
 
 // defaultOllamaURL is where serve looks for Ollama when no language model is

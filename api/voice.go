@@ -1,0 +1,171 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/timbre-ai/timbre/agents"
+	"github.com/timbre-ai/timbre/voice"
+	"github.com/timbre-ai/timbre/voice/audio"
+	"github.com/timbre-ai/timbre/voice/tts"
+)
+
+func (h *handlers) listVoices(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]any{"items": h.voice.Voices()})
+}
+
+func (h *handlers) previewVoice(c echo.Context) error {
+	wav, err := h.voice.Preview(c.Request().Context(), c.Param("id"), c.QueryParam("text"))
+	if err != nil {
+		if errors.Is(err, tts.ErrUnknownVoice) {
+			return &Error{Status: http.StatusNotFound, Code: "voice_not_found", Message: "No voice with this id exists.", Err: err}
+		}
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "private, max-age=3600")
+	return c.Blob(http.StatusOK, "audio/wav", wav)
+}
+
+// speechRate is the sample rate of OpenAI's wav and pcm speech.
+const speechRate = 24000
+
+// speechRequest is OpenAI's POST /v1/audio/speech body, with Timbre's
+// sample_rate.
+type speechRequest struct {
+	Model          string   `json:"model"`
+	Input          *string  `json:"input"`
+	Voice          string   `json:"voice"`
+	ResponseFormat string   `json:"response_format"`
+	Speed          *float64 `json:"speed"`
+	SampleRate     *int     `json:"sample_rate"`
+	Instructions   string   `json:"instructions"`
+}
+
+// speech answers POST /v1/audio/speech: the audio streams as each sentence
+// is synthesised, as WAV (16-bit mono, streaming sizes in the header) or raw
+// 16-bit little-endian PCM, at 24 kHz unless sample_rate says otherwise.
+// voice is a catalog id; when it is empty and model names an agent with a
+// voice, the agent's voice speaks.
+func (h *handlers) speech(c echo.Context) error {
+	body, err := readJSON(c)
+	if err != nil {
+		return err
+	}
+	var req speechRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return fieldError(te.Field, "has the wrong type (expected "+te.Type.String()+")")
+		}
+		return fieldError("body", "is not valid: "+err.Error())
+	}
+	if req.Input == nil {
+		return fieldError("input", "is required")
+	}
+	format := req.ResponseFormat
+	switch format {
+	case "":
+		format = "wav"
+	case "wav", "pcm":
+	case "opus", "mp3", "aac", "flac":
+		return fieldError("response_format", "'"+format+"' is not available yet: use wav or pcm")
+	default:
+		return fieldError("response_format", "must be wav or pcm")
+	}
+	sp := voice.Speech{Voice: req.Voice, Text: *req.Input, SampleRate: speechRate}
+	if req.SampleRate != nil {
+		sp.SampleRate = *req.SampleRate
+	}
+	if req.Speed != nil {
+		if *req.Speed < 0.25 || *req.Speed > 4 {
+			return fieldError("speed", "must be from 0.25 to 4")
+		}
+		sp.Speed = *req.Speed
+	}
+	if sp.Voice == "" && req.Model != "" {
+		a, err := h.agents.Resolve(c.Request().Context(), callerID(c), req.Model)
+		if err == nil {
+			sp.Voice = a.VoiceID
+		} else if !errors.Is(err, agents.ErrNotFound) {
+			return err
+		}
+	}
+	if sp.Voice == "" {
+		return fieldError("voice", "is required: a voice id from GET /api/voices (or name an agent with a voice as the model)")
+	}
+	if _, err := h.voice.Voice(sp.Voice); err != nil {
+		if errors.Is(err, tts.ErrUnknownVoice) {
+			return fieldError("voice", "is not a voice of this server (GET /api/voices lists them)")
+		}
+		return err
+	}
+
+	w := c.Response()
+	var wav *audio.WAVWriter
+	started := false
+	var pcm []byte
+	err = h.voice.Speak(c.Request().Context(), sp, func(f audio.Frame) error {
+		if !started {
+			started = true
+			w.Header().Set("Cache-Control", "no-store")
+			if format == "wav" {
+				w.Header().Set(echo.HeaderContentType, "audio/wav")
+				w.WriteHeader(http.StatusOK)
+				var err error
+				if wav, err = audio.NewWAVWriter(w, f.Format, audio.UnknownLength); err != nil {
+					return err
+				}
+			} else {
+				w.Header().Set(echo.HeaderContentType, "audio/pcm;rate="+strconv.Itoa(f.SampleRate)+";encoding=signed-int;bits=16;channels=1")
+				w.WriteHeader(http.StatusOK)
+			}
+		}
+		if wav != nil {
+			if _, err := wav.WriteSamples(f.Samples); err != nil {
+				return err
+			}
+		} else {
+			pcm, _ = audio.AppendPCM16(pcm[:0], f.Samples)
+			if _, err := w.Write(pcm); err != nil {
+				return err
+			}
+		}
+		w.Flush()
+		return nil
+	})
+	if err != nil && !started {
+		return err
+	}
+	if err != nil {
+		// The status is sent: a cut stream is all that is left to say.
+		h.logger.Warn("speech stream failed", "request_id", w.Header().Get(echo.HeaderXRequestID), "error", err)
+		return nil
+	}
+	return nil
+}
+
+// voiceError maps the voice domain's errors; nil for others.
+func voiceError(err error) *Error {
+	var in *voice.InputError
+	switch {
+	case errors.As(err, &in):
+		e := fieldError(in.Field, in.Message)
+		e.Err = err
+		return e
+	case errors.Is(err, tts.ErrNoText):
+		return &Error{Status: http.StatusBadRequest, Code: "nothing_to_say", Field: "input", Err: err,
+			Message: "The text has nothing speakable in it (only symbols, emoji or markup)."}
+	case errors.Is(err, tts.ErrBadSpeed):
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_request", Field: "speed", Message: "speed must be from 0.25 to 4", Err: err}
+	case errors.Is(err, tts.ErrUnknownVoice):
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_request", Field: "voice", Message: "voice is not a voice of this server", Err: err}
+	case errors.Is(err, voice.ErrNoVoices):
+		return &Error{Status: http.StatusServiceUnavailable, Code: "voices_unavailable", Err: err,
+			Message: "This server has no voices installed; its operator must run `make setup`."}
+	}
+	return nil
+}

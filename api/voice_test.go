@@ -1,0 +1,135 @@
+package api_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/timbre-ai/timbre/voice/audio"
+)
+
+func decodeWAV(t *testing.T, b []byte) audio.Frame {
+	t.Helper()
+	f, err := audio.DecodeWAV(bytes.NewReader(b), audio.WAVLimits{MaxDuration: time.Minute})
+	if err != nil {
+		t.Fatalf("not a WAV (%v): %d bytes", err, len(b))
+	}
+	return f
+}
+
+func seconds(f audio.Frame) float64 { return f.Duration().Seconds() }
+
+func TestVoiceCatalogAndPreview(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	u := e.signup("u")
+	list := e.client().json("GET", "/api/voices", nil).must(t, 200).json(t)
+	seen := map[string]map[string]any{}
+	for _, v := range list["items"].([]any) {
+		v := v.(map[string]any)
+		seen[v["id"].(string)] = v
+	}
+	if j := seen["jenny"]; j == nil || j["kind"] != "builtin" || j["sample_rate"] != 22050.0 || j["language"] != "en_GB" || j["gender"] != "female" {
+		t.Fatalf("catalog = %v", list)
+	}
+	if seen["alan"] == nil {
+		t.Fatalf("catalog lacks alan: %v", list)
+	}
+
+	r := u.json("GET", "/api/voices/alan/preview?text=Testing%20one%20two.", nil).must(t, 200)
+	if ct := r.header.Get("Content-Type"); ct != "audio/wav" {
+		t.Fatalf("content type %q", ct)
+	}
+	f := decodeWAV(t, r.body)
+	if f.SampleRate != 22050 || f.Channels != 1 || seconds(f) < 0.5 || seconds(f) > 5 || audio.RMS(f.Samples) < 0.01 {
+		t.Fatalf("preview: %v, %.2f s, rms %.4f", f.Format, seconds(f), audio.RMS(f.Samples))
+	}
+	again := u.json("GET", "/api/voices/alan/preview?text=Testing%20one%20two.", nil).must(t, 200)
+	if !bytes.Equal(again.body, r.body) {
+		t.Fatal("the second preview differs from the cached first")
+	}
+	intro := decodeWAV(t, u.json("GET", "/api/voices/jenny/preview", nil).must(t, 200).body)
+	if seconds(intro) < 1.5 {
+		t.Fatalf("the default introduction lasts %.2f s", seconds(intro))
+	}
+
+	if code, _ := u.json("GET", "/api/voices/nobody/preview", nil).must(t, 404).errorCode(t); code != "voice_not_found" {
+		t.Fatalf("unknown voice: %s", code)
+	}
+	if _, field := u.json("GET", "/api/voices/jenny/preview?text="+strings.Repeat("a", 301), nil).must(t, 400).errorCode(t); field != "text" {
+		t.Fatalf("long preview text: field %q", field)
+	}
+	e.client().json("GET", "/api/voices/jenny/preview", nil).must(t, 401)
+}
+
+func TestSpeech(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	u := e.signup("u")
+	key := u.withKey()
+	text := "The tide turns at dawn. Bring a lantern, and mind the third step."
+	speak := func(body map[string]any) response {
+		b, _ := json.Marshal(body)
+		return key.do("POST", "/v1/audio/speech", "application/json", bytes.NewReader(b))
+	}
+
+	r := speak(map[string]any{"model": "tts-1", "input": text, "voice": "jenny"}).must(t, 200)
+	if ct := r.header.Get("Content-Type"); ct != "audio/wav" {
+		t.Fatalf("content type %q", ct)
+	}
+	wav := decodeWAV(t, r.body)
+	if wav.SampleRate != 24000 || wav.Channels != 1 || seconds(wav) < 2 || seconds(wav) > 10 || audio.RMS(wav.Samples) < 0.01 {
+		t.Fatalf("speech: %v, %.2f s, rms %.4f", wav.Format, seconds(wav), audio.RMS(wav.Samples))
+	}
+
+	r = speak(map[string]any{"model": "tts-1", "input": text, "voice": "jenny", "response_format": "pcm", "sample_rate": 16000}).must(t, 200)
+	if len(r.body)%2 != 0 {
+		t.Fatalf("pcm of %d bytes is not whole 16-bit samples", len(r.body))
+	}
+	pcmSeconds := float64(len(r.body)/2) / 16000
+	if math.Abs(pcmSeconds-seconds(wav)) > 0.05 {
+		t.Fatalf("pcm lasts %.3f s at 16 kHz, the wav %.3f s at 24 kHz", pcmSeconds, seconds(wav))
+	}
+	fast := decodeWAV(t, speak(map[string]any{"input": text, "voice": "jenny", "speed": 2}).must(t, 200).body)
+	if ratio := seconds(fast) / seconds(wav); ratio < 0.35 || ratio > 0.7 {
+		t.Fatalf("speed 2 lasts %.2f of speed 1", ratio)
+	}
+
+	// An agent with a voice lends it when the request names the agent.
+	newAgent(t, u, map[string]any{"name": "Crier", "voice_id": "alan"})
+	alan := decodeWAV(t, speak(map[string]any{"model": "crier", "input": "Hear ye."}).must(t, 200).body)
+	if seconds(alan) < 0.3 {
+		t.Fatalf("agent's voice: %.2f s", seconds(alan))
+	}
+
+	bad := []struct {
+		name  string
+		body  map[string]any
+		code  string
+		param string
+	}{
+		{"no input", map[string]any{"voice": "jenny"}, "invalid_request", "input"},
+		{"empty input", map[string]any{"voice": "jenny", "input": "  "}, "invalid_request", "input"},
+		{"20,000 characters", map[string]any{"voice": "jenny", "input": strings.Repeat("word ", 4000)}, "invalid_request", "input"},
+		{"only emoji", map[string]any{"voice": "jenny", "input": "😀🎉 ✨"}, "nothing_to_say", "input"},
+		{"unknown voice", map[string]any{"voice": "nobody", "input": "hi"}, "invalid_request", "voice"},
+		{"no voice", map[string]any{"input": "hi"}, "invalid_request", "voice"},
+		{"mp3", map[string]any{"voice": "jenny", "input": "hi", "response_format": "mp3"}, "invalid_request", "response_format"},
+		{"speed 5", map[string]any{"voice": "jenny", "input": "hi", "speed": 5}, "invalid_request", "speed"},
+		{"sample rate 5", map[string]any{"voice": "jenny", "input": "hi", "sample_rate": 5}, "invalid_request", "sample_rate"},
+		{"input of the wrong type", map[string]any{"voice": "jenny", "input": 42}, "invalid_request", "input"},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			code, typ, param := openAIError(t, speak(tc.body).must(t, 400))
+			if code != tc.code || param != tc.param || typ != "invalid_request_error" {
+				t.Fatalf("error %s/%s param %v, want %s param %s", code, typ, param, tc.code, tc.param)
+			}
+		})
+	}
+	// Speech takes API keys only.
+	openAIError(t, u.json("POST", "/v1/audio/speech", map[string]any{"voice": "jenny", "input": "hi"}).must(t, 401))
+}
