@@ -385,6 +385,7 @@ func TestBrowserChatStreamsAndStops(t *testing.T) {
 	// Another session of the same user asks for a reply that stalls after
 	// three words.
 	fake.Push(llmtest.Fault{Break: llmtest.Stall, After: 3})
+	before := len(fake.Requests())
 	other := newUser(t, srv.url)
 	other.call("POST", "/api/auth/login", `{"email":"fannie@example.com","password":"turkey point light"}`, 200)
 	other.csrf = other.call("GET", "/api/me", "", 200)["csrf_token"].(string)
@@ -410,7 +411,7 @@ func TestBrowserChatStreamsAndStops(t *testing.T) {
 	deadline := time.Now().Add(stepTimeout)
 	for {
 		reqs := fake.Requests()
-		if n := len(reqs); n > 0 && reqs[n-1].Chunks >= 3 {
+		if n := len(reqs); n > before && reqs[n-1].Chunks >= 3 {
 			break
 		}
 		if time.Now().After(deadline) {
