@@ -11,9 +11,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/netip"
-	"os"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -34,7 +31,7 @@ import (
 	"github.com/timbre-ai/timbre/knowledge/embed"
 	"github.com/timbre-ai/timbre/knowledge/fetch"
 	"github.com/timbre-ai/timbre/voice"
-	"github.com/timbre-ai/timbre/voice/tts"
+	"github.com/timbre-ai/timbre/voice/tts/ttstest"
 )
 
 // env is a real server on a fresh database.
@@ -264,25 +261,13 @@ func (e *env) count(table string) int {
 var (
 	voiceOnce sync.Once
 	voiceSvc  *voice.Service
-	voiceErr  error
 )
 
 // sharedVoice is one voice service on the voices `make setup` prepared,
-// shared by the package's tests (a model takes a second to load).
+// shared by the package's tests.
 func sharedVoice(t *testing.T) *voice.Service {
 	t.Helper()
-	voiceOnce.Do(func() {
-		dir := os.Getenv("TIMBRE_DATA_DIR")
-		if dir == "" {
-			_, file, _, _ := runtime.Caller(0)
-			dir = filepath.Join(filepath.Dir(file), "..", ".data")
-		}
-		var engine *tts.Piper
-		engine, voiceErr = tts.OpenPiper(tts.PiperConfig{Dir: filepath.Join(dir, "voices"), Slots: 4})
-		voiceSvc = voice.New(engine, voice.Config{})
-	})
-	if voiceErr != nil {
-		t.Fatalf("voices not prepared (run `make setup`, or `make test`, which runs it): %v", voiceErr)
-	}
+	engine := ttstest.Piper(t)
+	voiceOnce.Do(func() { voiceSvc = voice.New(engine, voice.Config{}) })
 	return voiceSvc
 }

@@ -1,50 +1,19 @@
-package tts
+package tts_test
 
 import (
 	"context"
 	"errors"
 	"math"
-	"os"
-	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/timbre-ai/timbre/voice/tts"
+	"github.com/timbre-ai/timbre/voice/tts/ttstest"
 )
 
-// voicesDir is where `make setup` prepares the voices.
-func voicesDir(t testing.TB) string {
-	t.Helper()
-	dir := os.Getenv("TIMBRE_DATA_DIR")
-	if dir == "" {
-		_, file, _, _ := runtime.Caller(0)
-		dir = filepath.Join(filepath.Dir(file), "..", "..", ".data")
-	}
-	dir = filepath.Join(dir, "voices")
-	if _, err := os.Stat(filepath.Join(dir, "jenny", "manifest.json")); err != nil {
-		t.Fatalf("the Piper voices are not prepared in %s: run `make setup` (or `make test`, which runs it): %v", dir, err)
-	}
-	return dir
-}
-
-var (
-	sharedOnce  sync.Once
-	sharedPiper *Piper
-	sharedErr   error
-)
-
-// piper opens the prepared voices once for the package's tests: a model
-// takes over a second to load.
-func piper(t testing.TB) *Piper {
-	t.Helper()
-	dir := voicesDir(t)
-	sharedOnce.Do(func() { sharedPiper, sharedErr = OpenPiper(PiperConfig{Dir: dir, Slots: 4}) })
-	if sharedErr != nil {
-		t.Fatal(sharedErr)
-	}
-	return sharedPiper
-}
+// piper is the shared engine on the prepared voices.
+func piper(t testing.TB) *tts.Piper { return ttstest.Piper(t) }
 
 func rms(s []float32) float64 {
 	var sum float64
@@ -59,7 +28,7 @@ func TestPiperStreamsSentenceBySentence(t *testing.T) {
 	ids := map[string]bool{}
 	for _, v := range p.Voices() {
 		ids[v.ID] = true
-		if v.SampleRate != 22050 || v.Kind != KindBuiltin || v.Language == "" || v.Gender == "" {
+		if v.SampleRate != 22050 || v.Kind != tts.KindBuiltin || v.Language == "" || v.Gender == "" {
 			t.Errorf("voice %+v", v)
 		}
 	}
@@ -69,10 +38,10 @@ func TestPiperStreamsSentenceBySentence(t *testing.T) {
 	text := "Good evening. The lighthouse has stood here since 1852! Shall we climb the stairs?"
 	for _, voice := range []string{"jenny", "alan"} {
 		t.Run(voice, func(t *testing.T) {
-			var chunks []Chunk
+			var chunks []tts.Chunk
 			start := time.Now()
 			var first time.Duration
-			err := p.Stream(context.Background(), Request{Voice: voice, Text: text}, func(c Chunk) error {
+			err := p.Stream(context.Background(), tts.Request{Voice: voice, Text: text}, func(c tts.Chunk) error {
 				if first == 0 {
 					first = time.Since(start)
 				}
@@ -104,8 +73,8 @@ func TestPiperSpeedChangesDuration(t *testing.T) {
 	p := piper(t)
 	length := func(speed float64) int {
 		n := 0
-		if err := p.Stream(context.Background(), Request{Voice: "jenny", Text: "A steady voice reads this sentence aloud.", Speed: speed},
-			func(c Chunk) error { n += len(c.Samples); return nil }); err != nil {
+		if err := p.Stream(context.Background(), tts.Request{Voice: "jenny", Text: "A steady voice reads this sentence aloud.", Speed: speed},
+			func(c tts.Chunk) error { n += len(c.Samples); return nil }); err != nil {
 			t.Fatal(err)
 		}
 		return n
@@ -118,17 +87,17 @@ func TestPiperSpeedChangesDuration(t *testing.T) {
 
 func TestPiperRefusesBadRequests(t *testing.T) {
 	p := piper(t)
-	never := func(Chunk) error { t.Error("a refused request produced audio"); return nil }
+	never := func(tts.Chunk) error { t.Error("a refused request produced audio"); return nil }
 	cases := []struct {
 		name string
-		req  Request
+		req  tts.Request
 		want error
 	}{
-		{"unknown voice", Request{Voice: "nobody", Text: "hi"}, ErrUnknownVoice},
-		{"empty", Request{Voice: "jenny", Text: ""}, ErrNoText},
-		{"only emoji and markup", Request{Voice: "jenny", Text: "😀 **  ** 🎉"}, ErrNoText},
-		{"speed too high", Request{Voice: "jenny", Text: "hi", Speed: 5}, ErrBadSpeed},
-		{"speed too low", Request{Voice: "jenny", Text: "hi", Speed: 0.1}, ErrBadSpeed},
+		{"unknown voice", tts.Request{Voice: "nobody", Text: "hi"}, tts.ErrUnknownVoice},
+		{"empty", tts.Request{Voice: "jenny", Text: ""}, tts.ErrNoText},
+		{"only emoji and markup", tts.Request{Voice: "jenny", Text: "😀 **  ** 🎉"}, tts.ErrNoText},
+		{"speed too high", tts.Request{Voice: "jenny", Text: "hi", Speed: 5}, tts.ErrBadSpeed},
+		{"speed too low", tts.Request{Voice: "jenny", Text: "hi", Speed: 0.1}, tts.ErrBadSpeed},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -145,7 +114,7 @@ func TestPiperStopsBetweenSentences(t *testing.T) {
 	defer cancel()
 	text := strings.Repeat("This sentence is one of many. ", 10)
 	n := 0
-	err := p.Stream(ctx, Request{Voice: "alan", Text: text}, func(Chunk) error {
+	err := p.Stream(ctx, tts.Request{Voice: "alan", Text: text}, func(tts.Chunk) error {
 		n++
 		cancel() // barge-in after the first sentence
 		return nil
@@ -155,7 +124,7 @@ func TestPiperStopsBetweenSentences(t *testing.T) {
 	}
 	stop := errors.New("client gone")
 	n = 0
-	err = p.Stream(context.Background(), Request{Voice: "alan", Text: text}, func(Chunk) error { n++; return stop })
+	err = p.Stream(context.Background(), tts.Request{Voice: "alan", Text: text}, func(tts.Chunk) error { n++; return stop })
 	if !errors.Is(err, stop) || n != 1 {
 		t.Fatalf("err %v after %d chunks, want the sink's error after 1", err, n)
 	}
