@@ -88,6 +88,7 @@ func TestHandlerServesAssets(t *testing.T) {
 		{"/views/editor.js", "views/editor.js", []string{"text/javascript", "application/javascript"}},
 		{"/views/knowledge.js", "views/knowledge.js", []string{"text/javascript", "application/javascript"}},
 		{"/views/chat.js", "views/chat.js", []string{"text/javascript", "application/javascript"}},
+		{"/views/voice.js", "views/voice.js", []string{"text/javascript", "application/javascript"}},
 		{"/richtext.js", "richtext.js", []string{"text/javascript", "application/javascript"}},
 		{"/app.css", "app.css", []string{"text/css"}},
 		{"/favicon.svg", "favicon.svg", []string{"image/svg+xml"}},

@@ -27,7 +27,7 @@ export function createApi({ onUnauthenticated = () => {} } = {}) {
   let csrf = '';
 
   async function send(method, path, opts = {}, retried = false) {
-    const { json, form, query, raw = false, quiet401 = false } = opts;
+    const { json, form, query, raw = false, quiet401 = false, accept = 'application/json', signal } = opts;
     let url = path;
     if (query) {
       const q = new URLSearchParams();
@@ -37,7 +37,7 @@ export function createApi({ onUnauthenticated = () => {} } = {}) {
       const s = q.toString();
       if (s) url += '?' + s;
     }
-    const headers = { Accept: 'application/json' };
+    const headers = { Accept: accept };
     let body;
     if (json !== undefined) {
       headers['Content-Type'] = 'application/json';
@@ -49,8 +49,9 @@ export function createApi({ onUnauthenticated = () => {} } = {}) {
 
     let res;
     try {
-      res = await fetch(url, { method, headers, body, credentials: 'same-origin' });
-    } catch {
+      res = await fetch(url, { method, headers, body, credentials: 'same-origin', signal });
+    } catch (err) {
+      if (err.name === 'AbortError') throw err;
       throw new ApiError(0, 'network_error', 'Could not reach the Timbre server. Check your connection and try again.');
     }
     if (res.ok) {
@@ -219,6 +220,24 @@ export function createApi({ onUnauthenticated = () => {} } = {}) {
     swipe: (id, messageId, index) =>
       send('POST', `/api/conversations/${encodeURIComponent(id)}/messages/${encodeURIComponent(messageId)}/swipe`, { json: { index } })
         .then((r) => r.message),
+
+    /** The voice catalog: [{id, name, language, gender, kind, sample_rate, engine}]. */
+    listVoices: () => send('GET', '/api/voices').then((r) => r.items || []),
+    /**
+     * A WAV of a voice saying text (at most 300 characters; empty: the
+     * voice introduces itself); resolves to a Blob. Aborting through signal
+     * rejects with the fetch's AbortError.
+     */
+    async voicePreview(voiceId, text, { signal } = {}) {
+      const res = await send('GET', `/api/voices/${encodeURIComponent(voiceId)}/preview`,
+        { query: { text }, raw: true, signal, accept: 'audio/wav, application/json' });
+      try {
+        return await res.blob();
+      } catch (err) {
+        if (err.name === 'AbortError') throw err;
+        throw new ApiError(0, 'network_error', 'The connection to the server was lost while the audio was loading.');
+      }
+    },
 
     /** Downloads an export; resolves to {blob, filename}. */
     async exportCard(id, format) {

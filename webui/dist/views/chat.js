@@ -13,6 +13,7 @@ import {
   h, uid, avatar, errorText, errorBox, loading, busy, toast, confirmDialog, timeEl, formatDate, truncate,
 } from '../ui.js';
 import { renderText } from '../richtext.js';
+import { loadVoices, listenButton, stopVoice } from './voice.js';
 
 // How often a chat page reads the conversation again while a reply that
 // another tab (or a request this page gave up on) is writing is unfinished.
@@ -214,13 +215,22 @@ export function chatView(ctx) {
     } catch {
       // The conversation names its agent; only the avatar is missed.
     }
+    let voice = null;
+    if (agent && agent.voice_id) {
+      try {
+        voice = (await loadVoices(ctx.api)).find((v) => v.id === agent.voice_id) || null;
+      } catch {
+        // Without the catalog the replies are not read aloud; the chat works.
+      }
+    }
     if (left) return;
-    root.replaceChildren(chatPage(ctx, data, agent));
+    root.replaceChildren(chatPage(ctx, data, agent, voice));
   })();
   return root;
 }
 
-function chatPage(ctx, data, agentRecord) {
+/** The chat; voice, when the agent has one this server speaks, reads replies aloud. */
+function chatPage(ctx, data, agentRecord, voice) {
   let conv = data.conversation;
   const agent = {
     id: conv.agent_id,
@@ -233,6 +243,7 @@ function chatPage(ctx, data, agentRecord) {
   ctx.onLeave(() => {
     left = true;
     clearTimeout(watchTimer);
+    stopVoice();
   });
 
   // The turn being streamed: {controller, reply (its view, once started)}.
@@ -280,6 +291,8 @@ function chatPage(ctx, data, agentRecord) {
       h('span', { class: 'msg-author' }, mine ? 'You' : agent.name),
       m.offline ? h('span', { class: 'badge badge-offline', title: 'No language model wrote this: it quotes the agent’s knowledge or card.' }, 'offline · quoted from knowledge') : null,
       m.created_at && !m.pending ? h('time', { class: 'msg-time', datetime: m.created_at, title: formatDate(m.created_at) }, timeOf(m.created_at)) : null,
+      voice && !mine && !streaming && !m.pending && m.status !== 'failed'
+        ? listenButton(ctx, { voice, key: `${m.id}:${m.swipe_index || 0}`, content: m.content }) : null,
     );
     let state = null;
     if (m.status === 'failed') {

@@ -12,6 +12,7 @@ import {
 import { exportPanel, versionsPanel } from './shared.js';
 import { agentKnowledgePanel } from './knowledge.js';
 import { chatButton } from './chat.js';
+import { voicePicker } from './voice.js';
 
 // The keys of an agent that the form edits.
 const EDITABLE = [
@@ -48,7 +49,7 @@ export function editorView(ctx, agent) {
   function render() {
     const isNew = !state.agent;
     const a = state.agent || BLANK;
-    const form = buildForm(a);
+    const form = buildForm(ctx, a);
     const statusText = h('span', { class: 'save-status', role: 'status' });
     const saveBtn = h('button', { type: 'submit', class: 'btn btn-primary', form: form.id, dataset: { action: 'save' } }, isNew ? 'Create draft' : 'Save');
     const publishBtn = h('button', { type: 'button', class: 'btn', disabled: isNew, dataset: { action: 'publish' } }, 'Publish');
@@ -349,7 +350,7 @@ function keep(control, original) {
   return control;
 }
 
-function buildForm(a) {
+function buildForm(ctx, a) {
   const form = h('form', { class: 'editor-form', id: uid('editor'), novalidate: true });
   const c = {}; // controls by key
 
@@ -366,7 +367,6 @@ function buildForm(a) {
   c.creator = textInput(a.creator);
   c.character_version = textInput(a.character_version);
   c.nickname = textInput(a.nickname);
-  c.voice_id = textInput(a.voice_id, { autocomplete: 'off' });
 
   const llm = a.llm || {};
   c.provider = h('select', { value: llm.provider || '' },
@@ -393,6 +393,7 @@ function buildForm(a) {
   // The fieldset shows the API's visibility error in its own slot.
   visGroup.lastChild.id = `${visGroup.id}-error`;
 
+  const voice = voicePicker(ctx, a.voice_id || '');
   const greetings = greetingsEditor(a.alternate_greetings || [], form);
   const lore = loreEditor(a.character_book, form);
 
@@ -422,7 +423,9 @@ function buildForm(a) {
         field('Temperature', c.temperature, { field: 'llm.temperature', hint: '0 to 2; empty for the default.' }),
         field('Max tokens', c.max_tokens, { field: 'llm.max_tokens', hint: 'Longest reply; empty for the default.' }),
       ),
-      field('Voice ID', c.voice_id, { field: 'voice_id', hint: 'The voice the agent speaks with; empty for the default.', optional: true }),
+    ),
+    section('Voice', 'How the agent sounds when its replies are read aloud: Listen in chats, and /v1/audio/speech with the agent as the model.',
+      voice.element,
     ),
     lore.element,
     h('details', { class: 'section more-fields' },
@@ -457,7 +460,7 @@ function buildForm(a) {
     character_version: c.character_version.read(),
     nickname: c.nickname.read(),
     visibility: (form.querySelector(`input[name="${visName}"]:checked`) || {}).value || 'private',
-    voice_id: c.voice_id.read(),
+    voice_id: voice.read(),
     llm: {
       provider: c.provider.value,
       model: c.model.read(),
