@@ -152,6 +152,9 @@ func (h *handlers) routeTable() []route {
 		{method: http.MethodPost, path: "/api/conversations/:id/messages/:message_id/swipe", handler: h.swipe, auth: authUser,
 			doc: opDoc{summary: "Make one of the last reply's alternatives the active one", tag: "chat", request: "SwipeInput", status: 200, response: "MessageResponse", errors: []int{400, 401, 403, 404, 409, 415}}},
 
+		{method: http.MethodGet, path: "/api/conversations/:id/messages/:message_id/speech", handler: h.messageSpeech, auth: authUser,
+			doc: opDoc{summary: "A message read aloud in the agent's voice: WAV (24 kHz, 16-bit mono) streamed as each sentence is synthesised", tag: "chat", status: 200, produces: "audio/wav", errors: []int{400, 401, 404, 422, 503}}},
+
 		// Voice
 		{method: http.MethodGet, path: "/api/voices", handler: h.listVoices, auth: authNone,
 			doc: opDoc{summary: "The voice catalog", tag: "voice", status: 200, response: "VoiceList"}},

@@ -104,11 +104,18 @@ func (h *handlers) speech(c echo.Context) error {
 		return err
 	}
 
+	return h.streamSpeech(c, sp, format)
+}
+
+// streamSpeech answers with sp's audio as it is synthesised: WAV (16-bit
+// mono, streaming sizes in the header) or raw 16-bit little-endian PCM.
+// Errors before the first audio are HTTP errors; after it, a cut stream.
+func (h *handlers) streamSpeech(c echo.Context, sp voice.Speech, format string) error {
 	w := c.Response()
 	var wav *audio.WAVWriter
 	started := false
 	var pcm []byte
-	err = h.voice.Speak(c.Request().Context(), sp, func(f audio.Frame) error {
+	err := h.voice.Speak(c.Request().Context(), sp, func(f audio.Frame) error {
 		if !started {
 			started = true
 			w.Header().Set("Cache-Control", "no-store")
@@ -143,9 +150,27 @@ func (h *handlers) speech(c echo.Context) error {
 	if err != nil {
 		// The status is sent: a cut stream is all that is left to say.
 		h.logger.Warn("speech stream failed", "request_id", w.Header().Get(echo.HeaderXRequestID), "error", err)
-		return nil
 	}
 	return nil
+}
+
+// messageSpeech reads one message of a conversation aloud in the agent's
+// voice, as streaming WAV.
+func (h *handlers) messageSpeech(c echo.Context) error {
+	ctx := c.Request().Context()
+	m, conv, err := h.chat.Message(ctx, callerID(c), c.Param("id"), c.Param("message_id"))
+	if err != nil {
+		return err
+	}
+	a, err := h.agents.Agent(ctx, callerID(c), conv.AgentID)
+	if err != nil {
+		return err
+	}
+	if a.VoiceID == "" {
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "agent_has_no_voice",
+			Message: "This agent has no voice; its owner can choose one in the agent editor."}
+	}
+	return h.streamSpeech(c, voice.Speech{Voice: a.VoiceID, Text: m.Content, SampleRate: speechRate}, "wav")
 }
 
 // voiceError maps the voice domain's errors; nil for others.

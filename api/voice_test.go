@@ -138,3 +138,28 @@ func TestSpeech(t *testing.T) {
 	// Speech takes API keys only.
 	openAIError(t, u.json("POST", "/v1/audio/speech", map[string]any{"voice": "jenny", "input": "hi"}).must(t, 401))
 }
+
+func TestMessageSpeech(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	u, other := e.signup("u"), e.signup("other")
+	voiced := newAgent(t, u, map[string]any{"name": "Crier", "voice_id": "alan", "first_mes": "Hear ye, hear ye! The market opens at dawn."})
+	conv, greeting := startChat(t, u, voiced)
+	path := "/api/conversations/" + conv + "/messages/" + greeting["id"].(string) + "/speech"
+	r := u.json("GET", path, nil).must(t, 200)
+	f := decodeWAV(t, r.body)
+	if r.header.Get("Content-Type") != "audio/wav" || f.SampleRate != 24000 || seconds(f) < 1.5 || audio.RMS(f.Samples) < 0.01 {
+		t.Fatalf("message speech: %s, %v, %.2f s", r.header.Get("Content-Type"), f.Format, seconds(f))
+	}
+	if code, _ := other.json("GET", path, nil).must(t, 404).errorCode(t); code != "conversation_not_found" {
+		t.Fatalf("someone else's message: %s", code)
+	}
+	if code, _ := u.json("GET", "/api/conversations/"+conv+"/messages/msg_aaaaaaaaaaaaaaaa/speech", nil).must(t, 404).errorCode(t); code != "message_not_found" {
+		t.Fatalf("unknown message: %s", code)
+	}
+	silent := newAgent(t, u, map[string]any{"name": "Mime", "first_mes": "..."})
+	conv2, g2 := startChat(t, u, silent)
+	if code, _ := u.json("GET", "/api/conversations/"+conv2+"/messages/"+g2["id"].(string)+"/speech", nil).must(t, 422).errorCode(t); code != "agent_has_no_voice" {
+		t.Fatalf("agent without a voice: %s", code)
+	}
+}

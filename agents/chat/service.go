@@ -174,6 +174,21 @@ func (s *Service) Conversation(ctx context.Context, userID, id string) (Conversa
 	return c, msgs, nil
 }
 
+// Message returns one message (active or not) of one of userID's
+// conversations, with the conversation.
+func (s *Service) Message(ctx context.Context, userID, conversationID, messageID string) (Message, Conversation, error) {
+	c, err := s.store.conversation(ctx, userID, conversationID)
+	if err != nil {
+		return Message{}, Conversation{}, err
+	}
+	var m Message
+	err = pgx.BeginFunc(ctx, s.store.pool, func(tx pgx.Tx) error {
+		m, err = s.store.message(ctx, tx, conversationID, messageID)
+		return err
+	})
+	return m, c, err
+}
+
 // Cursor marks where a page of conversations ends.
 type Cursor struct {
 	UpdatedAt time.Time `json:"u"`
