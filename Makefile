@@ -43,9 +43,15 @@ setup: ## install and start what is missing (PostgreSQL, pgvector, database, wor
 	@scripts/setup-node-clients
 	@scripts/setup-voices
 
-build: ## build bin/timbre
+# The voices run on sherpa-onnx's shared libraries. They are copied to bin/lib
+# and the binary looks there first ($ORIGIN/lib), so bin/ can move to another
+# machine with no Go module cache.
+SHERPA_LIB = $(shell $(GO) list -m -f '{{.Dir}}' github.com/k2-fsa/sherpa-onnx-go-linux 2>/dev/null)/lib/x86_64-unknown-linux-gnu
+
+build: ## build bin/timbre (and bin/lib, the speech engine's shared libraries)
 	@echo "make build: $(GO) build -o $(BIN) ./cmd/timbre (version $(VERSION))"
-	@$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/timbre
+	@$(GO) build -ldflags '$(LDFLAGS) -extldflags "-Wl,-rpath,$$ORIGIN/lib"' -o $(BIN) ./cmd/timbre
+	@mkdir -p bin/lib && cp -u $(SHERPA_LIB)/libsherpa-onnx-c-api.so $(SHERPA_LIB)/libonnxruntime.so bin/lib/
 
 run: setup build ## set up, build, migrate, then serve (prints the URL it listens on)
 	@echo "make run: $(BIN) migrate"
