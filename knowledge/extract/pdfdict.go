@@ -81,33 +81,25 @@ func readFlatDict(lx *lexer, levels int) flatDict {
 		case tokArrayOpen:
 			var list []int64
 			names := 0
-			depth := 1
-			for depth > 0 {
-				e := lx.next()
+			ok := walkValue(lx, func(e token, depth int) {
+				if depth != 1 {
+					return
+				}
 				switch e.kind {
-				case tokEOF:
-					return d
-				case tokKeyword:
-					if !isValueKeyword(e) {
-						return d
-					}
-				case tokArrayOpen, tokDictOpen:
-					depth++
-				case tokArrayClose, tokDictClose:
-					depth--
 				case tokNumber:
-					if n, ok := e.integer(); ok && depth == 1 {
+					if n, ok := e.integer(); ok {
 						list = append(list, n)
 					}
 				case tokName:
-					if depth == 1 {
-						if names++; names == 1 {
-							d.names[key] = nameString(e)
-						} else {
-							d.names[key] = "(several)"
-						}
+					if names++; names == 1 {
+						d.names[key] = nameString(e)
+					} else {
+						d.names[key] = "(several)"
 					}
 				}
+			})
+			if !ok {
+				return d
 			}
 			d.lists[key] = list
 		case tokDictOpen:
@@ -115,20 +107,8 @@ func readFlatDict(lx *lexer, levels int) flatDict {
 				d.subs[key] = readFlatDict(lx, levels-1)
 				continue
 			}
-			depth := 1
-			for depth > 0 {
-				switch e := lx.next(); e.kind {
-				case tokEOF:
-					return d
-				case tokKeyword:
-					if !isValueKeyword(e) {
-						return d
-					}
-				case tokArrayOpen, tokDictOpen:
-					depth++
-				case tokArrayClose, tokDictClose:
-					depth--
-				}
+			if !walkValue(lx, nil) {
+				return d
 			}
 		}
 	}
@@ -142,4 +122,33 @@ func isValueKeyword(t token) bool {
 		return true
 	}
 	return false
+}
+
+// walkValue reads to the end of the array or dictionary just opened,
+// calling visit (when set) with every other token and its nesting depth (1
+// for the opened one). It reports false when the input ends, or a keyword
+// that cannot stand in a value shows the structure is broken.
+func walkValue(lx *lexer, visit func(e token, depth int)) bool {
+	depth := 1
+	for depth > 0 {
+		e := lx.next()
+		switch e.kind {
+		case tokEOF:
+			return false
+		case tokKeyword:
+			if !isValueKeyword(e) {
+				return false
+			}
+		case tokArrayOpen, tokDictOpen:
+			depth++
+			continue
+		case tokArrayClose, tokDictClose:
+			depth--
+			continue
+		}
+		if visit != nil {
+			visit(e, depth)
+		}
+	}
+	return true
 }
