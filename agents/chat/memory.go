@@ -97,16 +97,14 @@ func (s *Service) WaitMemory() { s.memory.wait() }
 // the first sentence of each message.
 func (s *Service) summarize(ctx context.Context, j memoryJob) error {
 	start := time.Now()
-	var c Conversation
-	err := s.store.pool.QueryRow(ctx, `SELECT summary, summary_seq, user_id FROM conversations WHERE id = $1`,
-		j.conversationID).Scan(&c.Summary, &c.SummarySeq, &c.UserID)
+	c, err := s.store.memory(ctx, j.conversationID)
 	if err != nil {
 		return err
 	}
 	if c.SummarySeq >= j.upTo {
 		return nil
 	}
-	msgs, err := s.store.messages(ctx, nil, j.conversationID, c.SummarySeq)
+	msgs, err := s.store.messages(ctx, s.store.pool, j.conversationID, c.SummarySeq)
 	if err != nil {
 		return err
 	}

@@ -167,7 +167,7 @@ func (s *Service) Conversation(ctx context.Context, userID, id string) (Conversa
 	if err := s.store.failStale(ctx, s.store.pool, id, s.cfg.StaleAfter); err != nil {
 		return Conversation{}, nil, err
 	}
-	msgs, err := s.store.messages(ctx, nil, id, 0)
+	msgs, err := s.store.messages(ctx, s.store.pool, id, 0)
 	if err != nil {
 		return Conversation{}, nil, err
 	}
@@ -181,11 +181,7 @@ func (s *Service) Message(ctx context.Context, userID, conversationID, messageID
 	if err != nil {
 		return Message{}, Conversation{}, err
 	}
-	var m Message
-	err = pgx.BeginFunc(ctx, s.store.pool, func(tx pgx.Tx) error {
-		m, err = s.store.message(ctx, tx, conversationID, messageID)
-		return err
-	})
+	m, err := s.store.message(ctx, s.store.pool, conversationID, messageID)
 	return m, c, err
 }
 
@@ -376,7 +372,7 @@ func (s *Service) reply(ctx context.Context, c Conversation, a agents.Agent, use
 		// A client already gone shows in ctx; the reply is then stopped.
 		_ = sink.Start(user, reply)
 	}
-	msgs, err := s.store.messages(ctx, nil, c.ID, c.SummarySeq)
+	msgs, err := s.store.messages(ctx, s.store.pool, c.ID, c.SummarySeq)
 	if err == nil && len(msgs) > 0 && msgs[len(msgs)-1].ID == reply.ID {
 		msgs = msgs[:len(msgs)-1]
 	}

@@ -15,9 +15,11 @@ import (
 	"github.com/timbre-ai/timbre/db"
 )
 
-// execer runs a statement: the pool or a transaction.
-type execer interface {
+// querier runs SQL: the pool or a transaction.
+type querier interface {
 	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+	QueryRow(context.Context, string, ...any) pgx.Row
 }
 
 // store holds the chat SQL.
@@ -105,16 +107,9 @@ func scanMessage(row pgx.Row) (Message, error) {
 }
 
 // messages returns a conversation's active messages after seq, in order.
-func (s *store) messages(ctx context.Context, q pgx.Tx, conversationID string, afterSeq int) ([]Message, error) {
-	sql := `SELECT ` + messageColumns + ` FROM messages m
-		WHERE m.conversation_id = $1 AND m.active AND m.seq > $2 ORDER BY m.seq`
-	var rows pgx.Rows
-	var err error
-	if q != nil {
-		rows, err = q.Query(ctx, sql, conversationID, afterSeq)
-	} else {
-		rows, err = s.pool.Query(ctx, sql, conversationID, afterSeq)
-	}
+func (s *store) messages(ctx context.Context, q querier, conversationID string, afterSeq int) ([]Message, error) {
+	rows, err := q.Query(ctx, `SELECT `+messageColumns+` FROM messages m
+		WHERE m.conversation_id = $1 AND m.active AND m.seq > $2 ORDER BY m.seq`, conversationID, afterSeq)
 	if err != nil {
 		return nil, fmt.Errorf("chat: load messages of %s: %w", conversationID, err)
 	}
@@ -126,7 +121,7 @@ func (s *store) messages(ctx context.Context, q pgx.Tx, conversationID string, a
 }
 
 // message loads one message (active or not) of a conversation.
-func (s *store) message(ctx context.Context, q pgx.Tx, conversationID, id string) (Message, error) {
+func (s *store) message(ctx context.Context, q querier, conversationID, id string) (Message, error) {
 	if !db.ValidID("msg", id) {
 		return Message{}, ErrMessageNotFound
 	}
@@ -196,7 +191,7 @@ func (s *store) lockConversation(ctx context.Context, tx pgx.Tx, id string) (int
 // failStale marks failed the conversation's streaming reply when it has
 // not been renewed for staleAfter: the process writing it died. The
 // database's clock decides, as it stamped updated_at.
-func (s *store) failStale(ctx context.Context, q execer, conversationID string, staleAfter time.Duration) error {
+func (s *store) failStale(ctx context.Context, q querier, conversationID string, staleAfter time.Duration) error {
 	_, err := q.Exec(ctx, `UPDATE messages SET status = 'failed', updated_at = now(),
 		error = 'the server stopped while writing this reply'
 		WHERE conversation_id = $1 AND status = 'streaming' AND updated_at <= now() - make_interval(secs => $2)`,
@@ -300,6 +295,17 @@ func (s *store) deleteConversation(ctx context.Context, userID, id string) error
 	return nil
 }
 
+// memory reads a conversation's summary, how far it goes, and its user.
+func (s *store) memory(ctx context.Context, id string) (Conversation, error) {
+	c := Conversation{ID: id}
+	err := s.pool.QueryRow(ctx, `SELECT summary, summary_seq, user_id FROM conversations WHERE id = $1`, id).
+		Scan(&c.Summary, &c.SummarySeq, &c.UserID)
+	if err != nil {
+		return Conversation{}, fmt.Errorf("chat: read memory of %s: %w", id, err)
+	}
+	return c, nil
+}
+
 // setSummary replaces a conversation's memory if nobody else has moved it
 // since it was read.
 func (s *store) setSummary(ctx context.Context, id, summary string, fromSeq, toSeq int) (bool, error) {
@@ -331,7 +337,7 @@ type UsageEvent struct {
 	Status string
 }
 
-func (s *store) recordUsage(ctx context.Context, q execer, e UsageEvent) error {
+func (s *store) recordUsage(ctx context.Context, q querier, e UsageEvent) error {
 	_, err := q.Exec(ctx, `INSERT INTO usage_events (agent_id, user_id, conversation_id, message_id, end_user, source, provider, model,
 		prompt_tokens, completion_tokens, tokens_estimated, first_token_ms, total_ms, offline, status)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
