@@ -310,8 +310,7 @@ func (h *handlers) chatCompletions(c echo.Context) error {
 	}
 	creq := chat.CompletionRequest{Agent: a, UserID: callerID(c), UserName: openAIUser, Messages: msgs,
 		Temperature: req.Temperature, MaxTokens: maxTokens, Stop: stop, EndUser: req.User}
-	obj := completionObject{ID: newCompletionID(), Created: time.Now().Unix(), Model: model,
-		SystemFingerprint: "timbre", Offline: h.chat.Model(a).Offline}
+	obj := completionObject{ID: newCompletionID(), Created: time.Now().Unix(), Model: model, SystemFingerprint: "timbre"}
 	if !req.Stream {
 		done, err := h.chat.Complete(ctx, creq, chat.Sink{})
 		if err != nil {

@@ -97,12 +97,6 @@ func (h *handlers) speech(c echo.Context) error {
 	if sp.Voice == "" {
 		return fieldError("voice", "is required: a voice id from GET /api/voices (or name an agent with a voice as the model)")
 	}
-	if _, err := h.voice.Voice(sp.Voice); err != nil {
-		if errors.Is(err, tts.ErrUnknownVoice) {
-			return fieldError("voice", "is not a voice of this server (GET /api/voices lists them)")
-		}
-		return err
-	}
 
 	return h.streamSpeech(c, sp, format)
 }
@@ -187,7 +181,8 @@ func voiceError(err error) *Error {
 	case errors.Is(err, tts.ErrBadSpeed):
 		return &Error{Status: http.StatusBadRequest, Code: "invalid_request", Field: "speed", Message: "speed must be from 0.25 to 4", Err: err}
 	case errors.Is(err, tts.ErrUnknownVoice):
-		return &Error{Status: http.StatusBadRequest, Code: "invalid_request", Field: "voice", Message: "voice is not a voice of this server", Err: err}
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_request", Field: "voice", Err: err,
+			Message: "voice is not a voice of this server (GET /api/voices lists them)"}
 	case errors.Is(err, voice.ErrNoVoices):
 		return &Error{Status: http.StatusServiceUnavailable, Code: "voices_unavailable", Err: err,
 			Message: "This server has no voices installed; its operator must run `make setup`."}

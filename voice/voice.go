@@ -8,6 +8,7 @@
 package voice
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -125,11 +126,11 @@ func (s *Service) Preview(ctx context.Context, id, text string) ([]byte, error) 
 	if err != nil {
 		return nil, err
 	}
-	var buf strings.Builder
+	var buf bytes.Buffer
 	if _, err := audio.EncodeWAV(&buf, audio.Frame{Format: audio.Format{SampleRate: v.SampleRate, Channels: 1}, Samples: samples}); err != nil {
 		return nil, fmt.Errorf("voice: encode preview: %w", err)
 	}
-	b := []byte(buf.String())
+	b := buf.Bytes()
 	s.previews.Put(key, b, gen)
 	return b, nil
 }
