@@ -64,7 +64,7 @@ func chatSchemas() obj {
 		"VoiceList": obj{"type": "object", "properties": obj{"items": arr(ref("Voice"))}},
 		"SpeechRequest": obj{"type": "object", "required": []string{"input"}, "properties": obj{
 			"model": str("any (tts-1…); an agent's id or slug lends its voice when voice is empty"), "input": str("at most 4096 characters"),
-			"voice": str("a voice id from GET /api/voices"), "response_format": str("wav (default) or pcm"),
+			"voice": str("a voice id from GET /api/voices"), "response_format": str("wav (default), pcm or opus (Ogg-Opus)"),
 			"speed": obj{"type": "number", "description": "0.25–4"}, "sample_rate": obj{"type": "integer", "description": "Timbre: 8000–192000, default 24000"},
 		}},
 		"OpenAIModel":     openAIModel,

@@ -168,7 +168,7 @@ func (h *handlers) routeTable() []route {
 		{method: http.MethodGet, path: "/v1/models/:model", handler: h.getModel, auth: authKey,
 			doc: opDoc{summary: "OpenAI-compatible: one agent as a model, by id or slug", tag: "openai", status: 200, response: "OpenAIModel", errors: []int{401, 404}}},
 		{method: http.MethodPost, path: "/v1/audio/speech", handler: h.speech, auth: authKey,
-			doc: opDoc{summary: "OpenAI-compatible speech: audio streams as each sentence is synthesised, as WAV or raw 16-bit PCM (response_format), 24 kHz unless sample_rate says otherwise; voice is a catalog id (or name an agent with a voice as the model)", tag: "openai", request: "SpeechRequest", status: 200, produces: "audio/wav", errors: []int{400, 401, 415, 503}}},
+			doc: opDoc{summary: "OpenAI-compatible speech: audio streams as each sentence is synthesised, as WAV, raw 16-bit PCM or Ogg-Opus (response_format), 24 kHz unless sample_rate says otherwise; voice is a catalog id (or name an agent with a voice as the model)", tag: "openai", request: "SpeechRequest", status: 200, produces: "audio/wav", errors: []int{400, 401, 415, 503}}},
 		{method: http.MethodPost, path: "/v1/chat/completions", handler: h.chatCompletions, auth: authKey,
 			doc: opDoc{summary: "OpenAI-compatible chat completion with an agent as the model (its id or slug); stream: true answers chat.completion.chunk events ending with data: [DONE]. The client's system messages come after the agent's own", tag: "openai", request: "ChatCompletionRequest", status: 200, response: "ChatCompletion", produces: "text/event-stream", errors: []int{400, 401, 404, 413, 415, 429, 502, 503, 504}}},
 	}

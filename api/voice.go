@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/timbre-ai/timbre/agents"
 	"github.com/timbre-ai/timbre/voice"
 	"github.com/timbre-ai/timbre/voice/audio"
+	"github.com/timbre-ai/timbre/voice/codec"
 	"github.com/timbre-ai/timbre/voice/tts"
 )
 
@@ -70,11 +72,11 @@ func (h *handlers) speech(c echo.Context) error {
 	switch format {
 	case "":
 		format = "wav"
-	case "wav", "pcm":
-	case "opus", "mp3", "aac", "flac":
-		return fieldError("response_format", "'"+format+"' is not available yet: use wav or pcm")
+	case "wav", "pcm", "opus":
+	case "mp3", "aac", "flac":
+		return fieldError("response_format", "'"+format+"' is not available: use wav, pcm or opus")
 	default:
-		return fieldError("response_format", "must be wav or pcm")
+		return fieldError("response_format", "must be wav, pcm or opus")
 	}
 	sp := voice.Speech{Voice: req.Voice, Text: *req.Input, SampleRate: speechRate}
 	if req.SampleRate != nil {
@@ -102,43 +104,29 @@ func (h *handlers) speech(c echo.Context) error {
 }
 
 // streamSpeech answers with sp's audio as it is synthesised: WAV (16-bit
-// mono, streaming sizes in the header) or raw 16-bit little-endian PCM.
-// Errors before the first audio are HTTP errors; after it, a cut stream.
+// mono, streaming sizes in the header), raw 16-bit little-endian PCM, or
+// Ogg-Opus (a page flushed after each sentence). Errors before the first
+// audio are HTTP errors; after it, a cut stream.
 func (h *handlers) streamSpeech(c echo.Context, sp voice.Speech, format string) error {
 	w := c.Response()
-	var wav *audio.WAVWriter
-	started := false
-	var pcm []byte
+	var enc speechEncoder
 	err := h.voice.Speak(c.Request().Context(), sp, func(f audio.Frame) error {
-		if !started {
-			started = true
-			w.Header().Set("Cache-Control", "no-store")
-			if format == "wav" {
-				w.Header().Set(echo.HeaderContentType, "audio/wav")
-				w.WriteHeader(http.StatusOK)
-				var err error
-				if wav, err = audio.NewWAVWriter(w, f.Format, audio.UnknownLength); err != nil {
-					return err
-				}
-			} else {
-				w.Header().Set(echo.HeaderContentType, "audio/pcm;rate="+strconv.Itoa(f.SampleRate)+";encoding=signed-int;bits=16;channels=1")
-				w.WriteHeader(http.StatusOK)
+		if enc == nil {
+			var err error
+			if enc, err = newSpeechEncoder(w, format, f.Format); err != nil {
+				return err
 			}
 		}
-		if wav != nil {
-			if _, err := wav.WriteSamples(f.Samples); err != nil {
-				return err
-			}
-		} else {
-			pcm, _ = audio.AppendPCM16(pcm[:0], f.Samples)
-			if _, err := w.Write(pcm); err != nil {
-				return err
-			}
+		if err := enc.write(f.Samples); err != nil {
+			return err
 		}
 		w.Flush()
 		return nil
 	})
-	if err != nil && !started {
+	if err == nil && enc != nil {
+		err = enc.close()
+	}
+	if err != nil && enc == nil {
 		return err
 	}
 	if err != nil {
@@ -147,6 +135,76 @@ func (h *handlers) streamSpeech(c echo.Context, sp voice.Speech, format string) 
 	}
 	return nil
 }
+
+// speechEncoder writes streamed speech in one response format.
+type speechEncoder interface {
+	write(samples []float32) error
+	close() error
+}
+
+// newSpeechEncoder sends the response header for format and returns the
+// encoder of the body.
+func newSpeechEncoder(w *echo.Response, format string, f audio.Format) (speechEncoder, error) {
+	w.Header().Set("Cache-Control", "no-store")
+	switch format {
+	case "wav":
+		w.Header().Set(echo.HeaderContentType, "audio/wav")
+		w.WriteHeader(http.StatusOK)
+		wav, err := audio.NewWAVWriter(w, f, audio.UnknownLength)
+		if err != nil {
+			return nil, err
+		}
+		return wavSpeech{wav}, nil
+	case "opus":
+		w.Header().Set(echo.HeaderContentType, "audio/ogg; codecs=opus")
+		w.WriteHeader(http.StatusOK)
+		ogg, err := codec.NewOggOpusWriter(w, f.SampleRate, codec.OggOpusOptions{})
+		if err != nil {
+			return nil, err
+		}
+		return oggSpeech{ogg}, nil
+	default:
+		w.Header().Set(echo.HeaderContentType, "audio/pcm;rate="+strconv.Itoa(f.SampleRate)+";encoding=signed-int;bits=16;channels=1")
+		w.WriteHeader(http.StatusOK)
+		return &pcmSpeech{w: w}, nil
+	}
+}
+
+type wavSpeech struct{ w *audio.WAVWriter }
+
+func (s wavSpeech) write(samples []float32) error {
+	_, err := s.w.WriteSamples(samples)
+	return err
+}
+
+// close leaves the streaming sizes in the header: the body is already sent.
+func (s wavSpeech) close() error { return nil }
+
+type oggSpeech struct{ w *codec.OggOpusWriter }
+
+// write encodes samples and sends the complete pages, so the listener hears
+// each sentence as it is ready.
+func (s oggSpeech) write(samples []float32) error {
+	if err := s.w.Write(samples); err != nil {
+		return err
+	}
+	return s.w.Flush()
+}
+
+func (s oggSpeech) close() error { return s.w.Close() }
+
+type pcmSpeech struct {
+	w   io.Writer
+	buf []byte
+}
+
+func (s *pcmSpeech) write(samples []float32) error {
+	s.buf, _ = audio.AppendPCM16(s.buf[:0], samples)
+	_, err := s.w.Write(s.buf)
+	return err
+}
+
+func (s *pcmSpeech) close() error { return nil }
 
 // messageSpeech reads one message of a conversation aloud in the agent's
 // voice, as streaming WAV.

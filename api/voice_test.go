@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/timbre-ai/timbre/voice/audio"
+	"github.com/timbre-ai/timbre/voice/codec"
 )
 
 func decodeWAV(t *testing.T, b []byte) audio.Frame {
@@ -97,6 +98,20 @@ func TestSpeech(t *testing.T) {
 	pcm, err := audio.AppendFloatFromPCM16(nil, r.body)
 	if err != nil || audio.RMS(pcm) < 0.01 {
 		t.Fatalf("pcm: rms %.4f (%v)", audio.RMS(pcm), err)
+	}
+	r = speak(map[string]any{"input": text, "voice": "jenny", "response_format": "opus"}).must(t, 200)
+	if ct := r.header.Get("Content-Type"); ct != "audio/ogg; codecs=opus" {
+		t.Fatalf("opus content type %q", ct)
+	}
+	ogg, err := codec.Decode(r.body, codec.Limits{})
+	if err != nil {
+		t.Fatalf("decode the Ogg-Opus speech: %v", err)
+	}
+	if ogg.Container != codec.ContainerOgg || ogg.Codec != codec.CodecOpus || ogg.SourceRate != 24000 || ogg.SourceChannels != 1 {
+		t.Fatalf("opus speech is %s/%s at %d Hz, %d channels", ogg.Container, ogg.Codec, ogg.SourceRate, ogg.SourceChannels)
+	}
+	if ratio := seconds(ogg.Audio) / seconds(wav); ratio < 0.85 || ratio > 1.15 || audio.RMS(ogg.Audio.Samples) < 0.01 {
+		t.Fatalf("opus lasts %.3f s (rms %.4f), the wav %.3f s", seconds(ogg.Audio), audio.RMS(ogg.Audio.Samples), seconds(wav))
 	}
 	fast := decodeWAV(t, speak(map[string]any{"input": text, "voice": "jenny", "speed": 2}).must(t, 200).body)
 	if ratio := seconds(fast) / seconds(wav); ratio < 0.35 || ratio > 0.7 {

@@ -35,6 +35,10 @@ type Config struct {
 	// DataDir holds the embedded server's JetStream file store, under
 	// DataDir/nats. Required when URL is empty; unused otherwise.
 	DataDir string
+	// Listen is a host:port on which the embedded server also accepts TCP
+	// clients, so `timbre worker` processes on other machines can join it.
+	// Empty (the default) listens on no port. Unused with URL.
+	Listen string
 	// Name identifies this process's connection in NATS monitoring.
 	// Default DefaultName.
 	Name string
@@ -108,7 +112,7 @@ func Open(ctx context.Context, cfg Config, logger *slog.Logger) (*Bus, error) {
 	}
 	var srv *server.Server
 	if cfg.URL == "" {
-		srv, err = startEmbedded(ctx, cfg.DataDir, logger)
+		srv, err = startEmbedded(ctx, cfg.DataDir, cfg.Listen, logger)
 		if err != nil {
 			return nil, err
 		}
@@ -198,6 +202,16 @@ func (b *Bus) Dial(ctx context.Context) (*Bus, error) {
 		return nil, ErrClosed
 	}
 	return connect(ctx, b.cfg, b.log, b.provider)
+}
+
+// ListenURL is the URL on which the embedded server accepts TCP clients
+// ("nats://127.0.0.1:4222"), or "" when it listens on no port or the bus
+// is a client of an external NATS.
+func (b *Bus) ListenURL() string {
+	if b.srv == nil || b.srv.Addr() == nil {
+		return ""
+	}
+	return "nats://" + b.srv.Addr().String()
 }
 
 // Conn returns the underlying NATS connection.

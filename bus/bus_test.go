@@ -110,6 +110,40 @@ func receive[T any](t *testing.T, what string, ch <-chan T) T {
 	}
 }
 
+// An embedded server with Listen set takes TCP clients: a worker process
+// elsewhere joins it and the two exchange a streamed request.
+func TestEmbeddedListen(t *testing.T) {
+	t.Parallel()
+	host := openBus(t, Config{DataDir: t.TempDir(), Listen: "127.0.0.1:0", StreamIdleTimeout: testIdleTimeout, StreamHeartbeat: testHeartbeat})
+	url := host.ListenURL()
+	if !strings.HasPrefix(url, "nats://127.0.0.1:") || strings.HasSuffix(url, ":0") {
+		t.Fatalf("ListenURL = %q, want nats://127.0.0.1:<port>", url)
+	}
+	remote := openBus(t, Config{URL: url, StreamIdleTimeout: testIdleTimeout, StreamHeartbeat: testHeartbeat})
+	if remote.ListenURL() != "" {
+		t.Fatalf("a client bus reports ListenURL %q", remote.ListenURL())
+	}
+	stop, err := remote.Serve(t.Context(), "echo.tcp", "workers", func(_ context.Context, req []byte, w *StreamWriter) error {
+		return w.Send(append([]byte("re: "), req...))
+	})
+	if err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+	defer stop()
+	rs, err := host.RequestStream(t.Context(), "echo.tcp", []byte("hi"))
+	if err != nil {
+		t.Fatalf("RequestStream: %v", err)
+	}
+	defer rs.Close()
+	got, err := rs.Next(t.Context())
+	if err != nil || string(got) != "re: hi" {
+		t.Fatalf("Next = %q, %v; want \"re: hi\"", got, err)
+	}
+	if plain := openBus(t, Config{DataDir: t.TempDir()}); plain.ListenURL() != "" {
+		t.Fatalf("an embedded bus without Listen reports ListenURL %q", plain.ListenURL())
+	}
+}
+
 func TestOpenInvalidConfig(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -121,6 +155,8 @@ func TestOpenInvalidConfig(t *testing.T) {
 		{"negative heartbeat", Config{DataDir: "x", StreamHeartbeat: -time.Second}},
 		{"heartbeat not shorter than idle timeout", Config{DataDir: "x", StreamIdleTimeout: time.Second, StreamHeartbeat: time.Second}},
 		{"default idle timeout under heartbeat", Config{DataDir: "x", StreamHeartbeat: 5 * time.Second}},
+		{"listen address without port", Config{DataDir: "x", Listen: "127.0.0.1"}},
+		{"listen address with a bad port", Config{DataDir: "x", Listen: "127.0.0.1:99999"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -15,9 +17,10 @@ import (
 // when ctx has no earlier deadline.
 const embeddedReadyTimeout = 10 * time.Second
 
-// startEmbedded starts a JetStream-enabled nats-server that listens on no
-// port; clients reach it through in-process connections.
-func startEmbedded(ctx context.Context, dataDir string, logger *slog.Logger) (*server.Server, error) {
+// startEmbedded starts a JetStream-enabled nats-server. With listen empty
+// it listens on no port and clients reach it through in-process
+// connections; otherwise it also accepts TCP clients on listen.
+func startEmbedded(ctx context.Context, dataDir, listen string, logger *slog.Logger) (*server.Server, error) {
 	storeDir := filepath.Join(dataDir, "nats")
 	if err := os.MkdirAll(storeDir, 0o750); err != nil {
 		return nil, fmt.Errorf("bus: create nats store dir: %w", err)
@@ -31,6 +34,20 @@ func startEmbedded(ctx context.Context, dataDir string, logger *slog.Logger) (*s
 		StoreDir:   storeDir,
 		// The process's own signal handling decides when to shut down.
 		NoSigs: true,
+	}
+	if listen != "" {
+		host, portText, err := net.SplitHostPort(listen)
+		if err != nil {
+			return nil, fmt.Errorf("%w: listen address %q: %w", ErrInvalidConfig, listen, err)
+		}
+		port, err := strconv.Atoi(portText)
+		if err != nil || port < 0 || port > 65535 {
+			return nil, fmt.Errorf("%w: listen address %q: bad port", ErrInvalidConfig, listen)
+		}
+		if port == 0 {
+			port = server.RANDOM_PORT // ":0" means any free port, as for net.Listen
+		}
+		opts.DontListen, opts.Host, opts.Port = false, host, port
 	}
 	srv, err := server.NewServer(opts)
 	if err != nil {

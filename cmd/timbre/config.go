@@ -24,6 +24,7 @@ type config struct {
 	DBMaxConns        int
 	DataDir           string
 	NATSURL           string
+	NATSListen        string
 	LogLevel          slog.Level
 	LogFormat         string
 	MaxBodyBytes      int64
@@ -53,6 +54,7 @@ type config struct {
 	TTSProvider       string
 	TTSThreads        int
 	TTSSlots          int
+	VoiceWorker       bool
 }
 
 // setting is one TIMBRE_* variable: its flag, default, meaning and parser.
@@ -99,6 +101,15 @@ func settings() []setting {
 				}
 			}
 			c.NATSURL = v
+			return nil
+		}},
+		{"TIMBRE_NATS_LISTEN", "nats-listen", "", "host:port on which serve's embedded NATS also accepts `timbre worker` processes (e.g. 0.0.0.0:4222); empty listens on no port", func(c *config, v string) error {
+			if v != "" {
+				if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
+					return errors.New("must be host:port, e.g. 0.0.0.0:4222, or empty")
+				}
+			}
+			c.NATSListen = v
 			return nil
 		}},
 		{"TIMBRE_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", func(c *config, v string) error {
@@ -208,7 +219,15 @@ func settings() []setting {
 			return nil
 		}},
 		{"TIMBRE_TTS_THREADS", "tts-threads", "1", "ONNX Runtime threads per synthesis", intIn(1, 64, func(c *config, n int) { c.TTSThreads = n })},
-		{"TIMBRE_TTS_SLOTS", "tts-slots", "2", "syntheses one voice runs at once (more wait their turn)", intIn(1, 256, func(c *config, n int) { c.TTSSlots = n })},
+		{"TIMBRE_TTS_SLOTS", "tts-slots", "2", "syntheses a voice worker runs at once; a full worker turns requests away to other workers", intIn(1, 256, func(c *config, n int) { c.TTSSlots = n })},
+		{"TIMBRE_VOICE_WORKER", "voice-worker", "true", "run a voice worker inside serve; false leaves synthesis to `timbre worker` processes", func(c *config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return errors.New("must be true or false")
+			}
+			c.VoiceWorker = b
+			return nil
+		}},
 		{"TIMBRE_SHUTDOWN_TIMEOUT", "shutdown-timeout", "15s", "how long shutdown waits for requests in flight", durationIn(time.Second, time.Hour, func(c *config, d time.Duration) { c.ShutdownTimeout = d })},
 	}
 }
