@@ -14,6 +14,7 @@ import (
 	"github.com/timbre-ai/timbre/voice/audio"
 	"github.com/timbre-ai/timbre/voice/codec"
 	"github.com/timbre-ai/timbre/voice/tts"
+	"github.com/timbre-ai/timbre/voice/worker"
 )
 
 func (h *handlers) listVoices(c echo.Context) error {
@@ -241,6 +242,12 @@ func voiceError(err error) *Error {
 	case errors.Is(err, tts.ErrUnknownVoice):
 		return &Error{Status: http.StatusBadRequest, Code: "invalid_request", Field: "voice", Err: err,
 			Message: "voice is not a voice of this server (GET /api/voices lists them)"}
+	case errors.Is(err, worker.ErrBusy):
+		return &Error{Status: http.StatusServiceUnavailable, Code: "voice_workers_busy", RetryAfter: 2, Err: err,
+			Message: "Every voice worker is busy; try again in a moment."}
+	case errors.Is(err, worker.ErrNoWorkers):
+		return &Error{Status: http.StatusServiceUnavailable, Code: "voice_workers_unavailable", RetryAfter: 5, Err: err,
+			Message: "No voice worker is running; its operator must start one (`timbre worker`) or let serve run its own."}
 	case errors.Is(err, voice.ErrNoVoices):
 		return &Error{Status: http.StatusServiceUnavailable, Code: "voices_unavailable", Err: err,
 			Message: "This server has no voices installed; its operator must run `make setup`."}

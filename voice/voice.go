@@ -31,7 +31,7 @@ const (
 )
 
 // ErrNoVoices is a server whose voices are not prepared.
-var ErrNoVoices = errors.New("voice: no voices are installed (run `make setup`)")
+var ErrNoVoices = errors.New("voice: no voices are available (run `make setup`, and keep a voice worker running)")
 
 // InputError is unusable input, naming the field.
 type InputError struct {
@@ -81,7 +81,7 @@ func (s *Service) Voice(id string) (tts.Voice, error) {
 			return v, nil
 		}
 	}
-	if s.engine == nil {
+	if s.engine == nil || len(s.Voices()) == 0 {
 		return tts.Voice{}, ErrNoVoices
 	}
 	return tts.Voice{}, fmt.Errorf("%w: %q", tts.ErrUnknownVoice, id)

@@ -55,6 +55,7 @@ type config struct {
 	TTSThreads        int
 	TTSSlots          int
 	VoiceWorker       bool
+	MetricsAddr       string
 }
 
 // setting is one TIMBRE_* variable: its flag, default, meaning and parser.
@@ -226,6 +227,15 @@ func settings() []setting {
 				return errors.New("must be true or false")
 			}
 			c.VoiceWorker = b
+			return nil
+		}},
+		{"TIMBRE_METRICS_ADDR", "metrics-addr", "", "worker only: host:port serving the worker's Prometheus /metrics (serve has /metrics on its HTTP address); empty serves none", func(c *config, v string) error {
+			if v != "" {
+				if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
+					return errors.New("must be host:port, e.g. 127.0.0.1:9101, or empty")
+				}
+			}
+			c.MetricsAddr = v
 			return nil
 		}},
 		{"TIMBRE_SHUTDOWN_TIMEOUT", "shutdown-timeout", "15s", "how long shutdown waits for requests in flight", durationIn(time.Second, time.Hour, func(c *config, d time.Duration) { c.ShutdownTimeout = d })},

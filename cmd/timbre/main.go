@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/timbre-ai/timbre/accounts"
 	"github.com/timbre-ai/timbre/agents"
@@ -35,6 +36,7 @@ import (
 	"github.com/timbre-ai/timbre/migrations"
 	"github.com/timbre-ai/timbre/voice"
 	"github.com/timbre-ai/timbre/voice/tts"
+	"github.com/timbre-ai/timbre/voice/worker"
 	"github.com/timbre-ai/timbre/webui"
 )
 
@@ -48,7 +50,7 @@ func commandHelp(name string) string {
 	case "migrate":
 		return "Applies the embedded database migrations that are not applied yet, each in its own transaction."
 	case "worker":
-		return "Joins an external NATS (TIMBRE_NATS_URL is required) as a worker process and answers presence pings.\nIt carries no engines yet: voice synthesis workers arrive with the voice issue."
+		return "Joins a NATS (TIMBRE_NATS_URL is required: an external NATS, or serve's embedded one when serve sets TIMBRE_NATS_LISTEN)\nas a voice worker: it synthesises speech with the voices under TIMBRE_DATA_DIR for every serve process on that NATS.\nRun several, on CPU or GPU machines, to scale speech out; nothing else changes."
 	}
 	return ""
 }
@@ -60,7 +62,7 @@ Usage: timbre <command> [flags]
 Commands:
   serve     run the HTTP API and web app (NATS embedded by default)
   migrate   apply pending database migrations
-  worker    join an external NATS as a worker process
+  worker    join serve's NATS as a voice worker (scale speech out)
   version   print the version
 
 Run 'timbre <command> --help' for the configuration variables.
@@ -106,7 +108,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "serve":
 		err = serve(ctx, cfg, logger, stdout)
 	case "worker":
-		err = worker(ctx, cfg, logger)
+		err = runWorker(ctx, cfg, logger)
 	}
 	if err != nil {
 		logger.Error("timbre "+cmd+" failed", "error", err)
@@ -156,7 +158,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 		return err
 	}
 
-	b, err := bus.Open(ctx, bus.Config{URL: cfg.NATSURL, DataDir: cfg.DataDir}, logger.With("component", "bus"))
+	b, err := bus.Open(ctx, bus.Config{URL: cfg.NATSURL, DataDir: cfg.DataDir, Listen: cfg.NATSListen}, logger.With("component", "bus"))
 	if err != nil {
 		return err
 	}
@@ -218,11 +220,44 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	// Memory summaries under way finish after HTTP stops, before the database closes.
 	defer chatSvc.Close()
 
-	voiceSvc := newVoice(cfg, logger)
-	defer voiceSvc.Close()
-
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	ready := map[string]api.Pinger{"database": poolPinger{pool}, "bus": b}
+
+	// Speech goes through the voice workers on the bus: the one in this
+	// process by default, and any `timbre worker` that joins.
+	localVoices := false
+	if cfg.VoiceWorker {
+		engine, err := openVoices(cfg, logger)
+		if err != nil {
+			logger.Warn("no voices in this process: speech is unavailable unless `timbre worker` processes join", "error", err, "how_to_fix", "make setup")
+		} else {
+			stopVoiceWorker, err := startVoiceWorker(context.WithoutCancel(ctx), cfg, b, engine, registry, logger)
+			if err != nil {
+				return err
+			}
+			defer stopVoiceWorker()
+			localVoices = true
+		}
+	}
+	voiceClient, err := worker.NewClient(b, worker.ClientConfig{Registerer: registry}, logger)
+	if err != nil {
+		return err
+	}
+	if localVoices || !cfg.VoiceWorker {
+		ready["voice_workers"] = voiceWorkers{voiceClient}
+	}
+	if localVoices {
+		waitCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		if err := voiceClient.WaitReady(waitCtx); err != nil {
+			logger.Warn("the voice worker has not answered yet", "error", err)
+		}
+		cancel()
+	}
+	// The service owns the client: closing it stops the client before the
+	// worker drains.
+	voiceSvc := voice.New(voiceClient, voice.Config{})
+	defer voiceSvc.Close()
 	server := api.New(api.Params{
 		Config: api.Config{
 			MaxBodyBytes:      cfg.MaxBodyBytes,
@@ -237,7 +272,7 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 		Knowledge: knowledgeSvc,
 		Chat:      chatSvc,
 		Voice:     voiceSvc,
-		Ready:     map[string]api.Pinger{"database": poolPinger{pool}, "bus": b},
+		Ready:     ready,
 		Metrics:   registry,
 		UI:        webui.Handler(),
 	})
@@ -283,27 +318,61 @@ func closeBus(b *bus.Bus, logger *slog.Logger) {
 	}
 }
 
-// worker joins an external NATS and answers presence pings until stopped.
-func worker(ctx context.Context, cfg config, logger *slog.Logger) error {
+// runWorker joins an external NATS as a voice worker: it speaks with the
+// voices under the data dir for every serve process on that NATS, until
+// stopped.
+func runWorker(ctx context.Context, cfg config, logger *slog.Logger) error {
 	if cfg.NATSURL == "" {
-		return errors.New("timbre worker needs TIMBRE_NATS_URL: workers join the NATS that `timbre serve` uses")
+		return errors.New("timbre worker needs TIMBRE_NATS_URL: workers join the NATS that `timbre serve` uses (serve's embedded NATS accepts them when TIMBRE_NATS_LISTEN is set)")
+	}
+	engine, err := openVoices(cfg, logger)
+	if err != nil {
+		return fmt.Errorf("voices: %w (run `make setup`, or set TIMBRE_DATA_DIR to where the voices are)", err)
 	}
 	b, err := bus.Open(ctx, bus.Config{URL: cfg.NATSURL, Name: "timbre-worker"}, logger.With("component", "bus"))
 	if err != nil {
+		_ = engine.Close()
 		return err
 	}
 	defer closeBus(b, logger)
-	host, _ := os.Hostname()
-	stopServe, err := b.Serve(ctx, "timbre.workers.ping", "", func(ctx context.Context, _ []byte, w *bus.StreamWriter) error {
-		return w.Send([]byte(fmt.Sprintf(`{"host":%q,"version":%q,"engines":[]}`, host, version)))
-	})
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	stop, err := startVoiceWorker(context.WithoutCancel(ctx), cfg, b, engine, registry, logger)
 	if err != nil {
 		return err
 	}
-	defer stopServe()
-	logger.Info("worker ready", "nats", cfg.NATSURL, "host", host)
+	defer stop()
+	if cfg.MetricsAddr != "" {
+		go serveMetrics(ctx, cfg.MetricsAddr, registry, logger)
+	}
+	logger.Info("worker ready", "nats", cfg.NATSURL)
 	<-ctx.Done()
-	logger.Info("worker stopping")
+	logger.Info("worker stopping: finishing the syntheses under way")
+	return nil
+}
+
+// serveMetrics serves a worker's /metrics until ctx ends.
+func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry, logger *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	logger.Info("worker metrics", "url", "http://"+addr+"/metrics")
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		logger.Error("worker metrics server", "error", err)
+	}
+}
+
+// voiceWorkers is ready when a voice worker is live.
+type voiceWorkers struct{ c *worker.Client }
+
+func (v voiceWorkers) Ping(context.Context) error {
+	if len(v.c.Workers()) == 0 {
+		return worker.ErrNoWorkers
+	}
 	return nil
 }
 
@@ -361,21 +430,41 @@ func newKnowledge(ctx context.Context, cfg config, pool *pgxpool.Pool, b *bus.Bu
 	})
 }
 
-// newVoice opens the voices `make setup` prepared under the data dir. With
-// none, serve still runs: the catalog is empty and speech answers 503.
-func newVoice(cfg config, logger *slog.Logger) *voice.Service {
+// openVoices opens the voices `make setup` prepared under the data dir, or
+// says why there are none.
+func openVoices(cfg config, logger *slog.Logger) (*tts.Piper, error) {
 	dir := filepath.Join(cfg.DataDir, "voices")
 	engine, err := tts.OpenPiper(tts.PiperConfig{Dir: dir, Threads: cfg.TTSThreads, Provider: cfg.TTSProvider, Slots: cfg.TTSSlots})
 	if err != nil {
-		logger.Warn("no voices: speech is unavailable", "error", err, "how_to_fix", "make setup")
-		return voice.New(nil, voice.Config{})
+		return nil, err
 	}
 	ids := make([]string, 0, len(engine.Voices()))
 	for _, v := range engine.Voices() {
 		ids = append(ids, v.ID)
 	}
-	logger.Info("voices", "engine", "piper (sherpa-onnx)", "provider", cfg.TTSProvider, "voices", strings.Join(ids, ","))
-	return voice.New(engine, voice.Config{})
+	logger.Info("voices", "engine", "piper (sherpa-onnx)", "provider", cfg.TTSProvider, "threads", cfg.TTSThreads, "voices", strings.Join(ids, ","))
+	return engine, nil
+}
+
+// startVoiceWorker serves engine's voices on the bus as a voice worker;
+// stop drains it, then closes the engine.
+func startVoiceWorker(ctx context.Context, cfg config, b *bus.Bus, engine *tts.Piper, reg prometheus.Registerer, logger *slog.Logger) (stop func(), err error) {
+	w, err := worker.Start(ctx, b, engine, worker.Config{
+		Slots: cfg.TTSSlots, Device: cfg.TTSProvider, Engines: []string{"piper"}, Version: version, Registerer: reg,
+	}, logger)
+	if err != nil {
+		_ = engine.Close()
+		return nil, err
+	}
+	logger.Info("voice worker ready", "worker", w.ID(), "slots", cfg.TTSSlots, "device", cfg.TTSProvider)
+	return func() {
+		if err := w.Close(); err != nil {
+			logger.Warn("voice worker stop", "error", err)
+		}
+		if err := engine.Close(); err != nil {
+			logger.Warn("voice engine close", "error", err)
+		}
+	}, nil
 }
 
 // defaultOllamaURL is where serve looks for Ollama when no language model is
@@ -437,6 +526,9 @@ func displayAddr(a net.Addr) string {
 }
 
 func natsMode(cfg config) string {
+	if cfg.NATSURL == "" && cfg.NATSListen != "" {
+		return "embedded, taking workers on " + cfg.NATSListen
+	}
 	if cfg.NATSURL == "" {
 		return "embedded"
 	}
