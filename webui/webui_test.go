@@ -63,7 +63,7 @@ func get(t *testing.T, h http.Handler, target string) (served, http.Header) {
 func TestHandlerServesIndexForAppRoutes(t *testing.T) {
 	index := string(readDist(t, "index.html"))
 	h := Handler()
-	for _, target := range []string{"/", "/agents", "/agents/x", "/agents/agt_abcdefghijklmnop", "/keys?tab=1", "/knowledge", "/knowledge/kb_abcdefghijklmnop", "/chat", "/chat/cnv_abcdefghijklmnop", "/deep/client/route"} {
+	for _, target := range []string{"/", "/agents", "/agents/x", "/agents/agt_abcdefghijklmnop", "/keys?tab=1", "/knowledge", "/knowledge/kb_abcdefghijklmnop", "/chat", "/chat/cnv_abcdefghijklmnop", "/voices", "/deep/client/route"} {
 		t.Run(target, func(t *testing.T) {
 			got, hdr := get(t, h, target)
 			want := served{status: http.StatusOK, contentType: "text/html", body: index}
@@ -89,6 +89,7 @@ func TestHandlerServesAssets(t *testing.T) {
 		{"/views/knowledge.js", "views/knowledge.js", []string{"text/javascript", "application/javascript"}},
 		{"/views/chat.js", "views/chat.js", []string{"text/javascript", "application/javascript"}},
 		{"/views/voice.js", "views/voice.js", []string{"text/javascript", "application/javascript"}},
+		{"/views/voices.js", "views/voices.js", []string{"text/javascript", "application/javascript"}},
 		{"/richtext.js", "richtext.js", []string{"text/javascript", "application/javascript"}},
 		{"/app.css", "app.css", []string{"text/css"}},
 		{"/favicon.svg", "favicon.svg", []string{"image/svg+xml"}},

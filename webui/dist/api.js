@@ -6,15 +6,19 @@
 // API's {"error":{"code","message","field"}} body. Chat turns answer with
 // server-sent events, read from a fetch stream (see stream).
 
-/** An error answered by the API (or a network failure, status 0). */
+/**
+ * An error answered by the API (or a network failure, status 0). reason
+ * refines some codes (a rejected voice clip says why: too_short, too_noisy…).
+ */
 export class ApiError extends Error {
-  constructor(status, code, message, field = '', retryAfter = 0) {
+  constructor(status, code, message, field = '', retryAfter = 0, reason = '') {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
     this.field = field;
     this.retryAfter = retryAfter;
+    this.reason = reason;
   }
 }
 
@@ -221,23 +225,42 @@ export function createApi({ onUnauthenticated = () => {} } = {}) {
       send('POST', `/api/conversations/${encodeURIComponent(id)}/messages/${encodeURIComponent(messageId)}/swipe`, { json: { index } })
         .then((r) => r.message),
 
-    /** The voice catalog: [{id, name, language, gender, kind, sample_rate, engine}]. */
+    /**
+     * The voice catalog: the built-in voices and the signed-in user's cloned
+     * ones, [{id, name, language, gender, kind: "builtin"|"cloned",
+     * sample_rate, engine, base_voice?, clip_seconds?, created_at?,
+     * consent_at?, profile?}].
+     */
     listVoices: () => send('GET', '/api/voices').then((r) => r.items || []),
+    /**
+     * Clones a voice from form (FormData: audio, name, consent, language?);
+     * resolves to the new voice. The server analyses the clip first, which
+     * takes seconds: aborting through signal rejects with AbortError.
+     */
+    cloneVoice: (form, { signal } = {}) => send('POST', '/api/voices', { form, signal }).then((r) => r.voice),
+    deleteVoice: (id) => send('DELETE', `/api/voices/${encodeURIComponent(id)}`),
+    /** The voices nearest to a voice: [{voice, distance}], closest first (cosine distance). */
+    similarVoices: (id, { signal } = {}) =>
+      send('GET', `/api/voices/${encodeURIComponent(id)}/similar`, { signal }).then((r) => r.items || []),
     /**
      * A WAV of a voice saying text (at most 300 characters; empty: the
      * voice introduces itself); resolves to a Blob. Aborting through signal
      * rejects with the fetch's AbortError.
      */
-    async voicePreview(voiceId, text, { signal } = {}) {
-      const res = await send('GET', `/api/voices/${encodeURIComponent(voiceId)}/preview`,
-        { query: { text }, raw: true, signal, accept: 'audio/wav, application/json' });
-      try {
-        return await res.blob();
-      } catch (err) {
-        if (err.name === 'AbortError') throw err;
-        throw new ApiError(0, 'network_error', 'The connection to the server was lost while the audio was loading.');
-      }
-    },
+    voicePreview: (voiceId, text, { signal } = {}) =>
+      audioBlob(send('GET', `/api/voices/${encodeURIComponent(voiceId)}/preview`,
+        { query: { text }, raw: true, signal, accept: 'audio/wav, application/json' })),
+    /** The recording a cloned voice was measured from (trimmed, normalised WAV), as a Blob; owner only. */
+    voiceClip: (voiceId, { signal } = {}) =>
+      audioBlob(send('GET', `/api/voices/${encodeURIComponent(voiceId)}/clip`, { raw: true, signal, accept: 'audio/wav, application/json' })),
+    /**
+     * A whole message read aloud in its agent's voice: resolves to the
+     * Response once the audio starts (a refusal rejects with ApiError); its
+     * body is a WAV that streams as each sentence is synthesised.
+     */
+    messageSpeech: (conversationId, messageId, { signal } = {}) =>
+      send('GET', `/api/conversations/${encodeURIComponent(conversationId)}/messages/${encodeURIComponent(messageId)}/speech`,
+        { raw: true, signal, accept: 'audio/wav, application/json' }),
 
     /** Downloads an export; resolves to {blob, filename}. */
     async exportCard(id, format) {
@@ -246,6 +269,18 @@ export function createApi({ onUnauthenticated = () => {} } = {}) {
       return { blob, filename: filenameOf(res.headers.get('Content-Disposition')) || `agent.${format === 'png' ? 'png' : format === 'charx' ? 'charx' : 'json'}` };
     },
   };
+}
+
+// The body of an audio response as a Blob; a connection lost midway becomes
+// a network_error ApiError.
+async function audioBlob(response) {
+  const res = await response;
+  try {
+    return await res.blob();
+  } catch (err) {
+    if (err.name === 'AbortError') throw err;
+    throw new ApiError(0, 'network_error', 'The connection to the server was lost while the audio was loading.');
+  }
 }
 
 function fileForm(file) {
@@ -264,7 +299,7 @@ async function readError(res) {
   }
   const e = body && body.error;
   if (e && typeof e.message === 'string') {
-    return new ApiError(res.status, e.code || `http_${res.status}`, e.message, e.field || '', retryAfter);
+    return new ApiError(res.status, e.code || `http_${res.status}`, e.message, e.field || '', retryAfter, e.reason || '');
   }
   const generic = res.status >= 500
     ? 'The server had a problem. Try again in a moment.'

@@ -10,6 +10,8 @@ import { newAgentView } from './views/editor.js';
 import { keysView } from './views/keys.js';
 import { knowledgeListView, knowledgeBaseView } from './views/knowledge.js';
 import { conversationsView, chatView } from './views/chat.js';
+import { voicesView } from './views/voices.js';
+import { forgetVoices } from './views/voice.js';
 
 const routes = [
   { pattern: /^\/$/, view: homeView },
@@ -25,6 +27,7 @@ const routes = [
   { pattern: /^\/knowledge\/([^/]+)$/, view: knowledgeBaseView, auth: true },
   { pattern: /^\/chat$/, view: conversationsView, auth: true },
   { pattern: /^\/chat\/([^/]+)$/, view: chatView, auth: true },
+  { pattern: /^\/voices$/, view: voicesView, auth: true },
 ];
 
 const main = document.getElementById('main');
@@ -44,6 +47,7 @@ const app = {
     document.title = title ? `${title} · Timbre` : 'Timbre';
   },
   setUser(user) {
+    forgetVoices(); // the catalog holds the signed-in user's cloned voices
     app.user = user;
     renderHeader();
   },
@@ -169,7 +173,7 @@ function render() {
 function renderHeader() {
   const user = app.user;
   const links = user
-    ? [['/agents', 'My agents'], ['/chat', 'Chats'], ['/knowledge', 'Knowledge'], ['/explore', 'Explore'], ['/import', 'Import'], ['/keys', 'API keys']]
+    ? [['/agents', 'My agents'], ['/chat', 'Chats'], ['/knowledge', 'Knowledge'], ['/voices', 'Voices'], ['/explore', 'Explore'], ['/import', 'Import'], ['/keys', 'API keys']]
     : [['/explore', 'Explore']];
   const nav = h('nav', { class: 'site-nav', 'aria-label': 'Main' },
     h('ul', null, links.map(([href, label]) => h('li', null, h('a', { href }, label)))),

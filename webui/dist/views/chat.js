@@ -222,6 +222,11 @@ export function chatView(ctx) {
       } catch {
         // Without the catalog the replies are not read aloud; the chat works.
       }
+      if (!voice && agent.voice_id.startsWith('vc_')) {
+        // A voice its owner cloned: the catalog lists only your own, but the
+        // agent speaks with it to everyone (the speech endpoint finds it).
+        voice = { id: agent.voice_id, name: agent.name, kind: 'cloned' };
+      }
     }
     if (left) return;
     root.replaceChildren(chatPage(ctx, data, agent, voice));
@@ -292,7 +297,7 @@ function chatPage(ctx, data, agentRecord, voice) {
       m.offline ? h('span', { class: 'badge badge-offline', title: 'No language model wrote this: it quotes the agent’s knowledge or card.' }, 'offline · quoted from knowledge') : null,
       m.created_at && !m.pending ? h('time', { class: 'msg-time', datetime: m.created_at, title: formatDate(m.created_at) }, timeOf(m.created_at)) : null,
       voice && !mine && !streaming && !m.pending && m.status !== 'failed'
-        ? listenButton(ctx, { voice, key: `${m.id}:${m.swipe_index || 0}`, content: m.content }) : null,
+        ? listenButton(ctx, { voice, key: `${m.id}:${m.swipe_index || 0}`, content: m.content, conversationId: conv.id, messageId: m.id }) : null,
     );
     let state = null;
     if (m.status === 'failed') {
