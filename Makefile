@@ -42,6 +42,7 @@ setup: ## install and start what is missing (PostgreSQL, pgvector, database, wor
 	@scripts/setup-embeddings
 	@scripts/setup-node-clients
 	@scripts/setup-voices
+	@scripts/setup-vad
 
 # The voices run on sherpa-onnx's shared libraries. They are copied to bin/lib
 # and the binary looks there first ($ORIGIN/lib), so bin/ can move to another

@@ -28,6 +28,9 @@ type Error struct {
 	Code       string
 	Message    string
 	Field      string
+	// Reason refines Code where a client acts on it (why a clip was
+	// rejected).
+	Reason     string
 	RetryAfter int // seconds, for 429
 	// Err is the cause, kept for the log only.
 	Err error
@@ -48,6 +51,7 @@ type errorBody struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
 		Field   string `json:"field,omitempty"`
+		Reason  string `json:"reason,omitempty"`
 	} `json:"error"`
 }
 
@@ -277,7 +281,7 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 			body = openAIErrorBody(e)
 		} else {
 			var b errorBody
-			b.Error.Code, b.Error.Message, b.Error.Field = e.Code, e.Message, e.Field
+			b.Error.Code, b.Error.Message, b.Error.Field, b.Error.Reason = e.Code, e.Message, e.Field, e.Reason
 			body = b
 		}
 		b, _ := json.Marshal(body)

@@ -11,6 +11,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -31,6 +32,7 @@ import (
 	"github.com/timbre-ai/timbre/knowledge/embed"
 	"github.com/timbre-ai/timbre/knowledge/fetch"
 	"github.com/timbre-ai/timbre/voice"
+	"github.com/timbre-ai/timbre/voice/clone"
 	"github.com/timbre-ai/timbre/voice/tts/ttstest"
 )
 
@@ -48,6 +50,7 @@ type env struct {
 // (offline by default).
 type envParams struct {
 	api.Params
+	pool    *pgxpool.Pool
 	models  *chat.Models
 	chatCfg chat.Config
 }
@@ -71,7 +74,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
 	pool := dbtest.New(t)
 	b := bustest.New(t)
-	p := envParams{Params: api.Params{
+	p := envParams{pool: pool, Params: api.Params{
 		Config:   api.Config{AuthRatePerMinute: 10000, MaxBodyBytes: 64 << 10, MaxUploadBytes: 4 << 20, Version: "test"},
 		Logger:   slog.New(slog.DiscardHandler),
 		Accounts: accounts.NewService(pool, accounts.Config{Hash: accounts.HashParams{Memory: 1024, Time: 1, Threads: 1}, KeyCacheTTL: time.Minute}),
@@ -208,6 +211,28 @@ func (c *client) json(method, path string, v any) response {
 	return c.do(method, path, ct, body)
 }
 
+// form posts a multipart form: fields, and the file data in field audio
+// named filename.
+func (c *client) form(path string, fields map[string]string, filename string, data []byte) response {
+	c.e.t.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	for k, v := range fields {
+		if err := w.WriteField(k, v); err != nil {
+			c.e.t.Fatal(err)
+		}
+	}
+	if data != nil {
+		fw, err := w.CreateFormFile("audio", filename)
+		if err != nil {
+			c.e.t.Fatal(err)
+		}
+		fw.Write(data)
+	}
+	w.Close()
+	return c.do("POST", path, w.FormDataContentType(), &buf)
+}
+
 func (c *client) upload(method, path, field, filename string, data []byte) response {
 	c.e.t.Helper()
 	var buf bytes.Buffer
@@ -261,13 +286,30 @@ func (e *env) count(table string) int {
 var (
 	voiceOnce sync.Once
 	voiceSvc  *voice.Service
+	vadOnce   sync.Once
+	vad       *clone.VAD
+	vadErr    error
 )
+
+// withCloning gives the env a voice service of its own that clones voices
+// into its database.
+func withCloning(t *testing.T) envOption {
+	return func(p *envParams) {
+		vadOnce.Do(func() { vad, vadErr = clone.OpenVAD(clone.VADModelPath(filepath.Dir(ttstest.Dir())), 1) })
+		if vadErr != nil {
+			t.Fatalf("the VAD model is not prepared: run `make setup` (or `make test`, which runs it): %v", vadErr)
+		}
+		p.Voice = voice.New(voice.Params{Engine: ttstest.Piper(t), Pool: p.pool, VAD: vad})
+		// Room for a ten-minute recording, which the voice service refuses.
+		p.Config.MaxUploadBytes = 16 << 20
+	}
+}
 
 // sharedVoice is one voice service on the voices `make setup` prepared,
 // shared by the package's tests.
 func sharedVoice(t *testing.T) *voice.Service {
 	t.Helper()
 	engine := ttstest.Piper(t)
-	voiceOnce.Do(func() { voiceSvc = voice.New(engine, voice.Config{}) })
+	voiceOnce.Do(func() { voiceSvc = voice.New(voice.Params{Engine: engine}) })
 	return voiceSvc
 }

@@ -60,8 +60,16 @@ func chatSchemas() obj {
 		"Voice": obj{"type": "object", "properties": obj{
 			"id": str(""), "name": str(""), "language": str("e.g. en_GB"), "gender": str(""),
 			"kind": obj{"type": "string", "enum": []string{"builtin", "cloned"}}, "sample_rate": integer, "engine": str("piper"),
+			"base_voice": str("cloned: the built-in voice it is synthesised from"), "clip_seconds": obj{"type": "number", "description": "cloned: seconds of speech in the recording"},
+			"created_at": str("cloned"), "consent_at": str("cloned: when consent was given"),
+			"profile": obj{"type": "object", "description": "cloned: the measured voice", "properties": obj{
+				"f0_median_hz": obj{"type": "number"}, "f0_range_semitones": obj{"type": "number"}, "voiced_fraction": obj{"type": "number"},
+				"formants_hz": arr(obj{"type": "number"}),
+			}},
 		}},
-		"VoiceList": obj{"type": "object", "properties": obj{"items": arr(ref("Voice"))}},
+		"VoiceList":     obj{"type": "object", "properties": obj{"items": arr(ref("Voice"))}},
+		"VoiceCreated":  obj{"type": "object", "properties": obj{"voice": ref("Voice")}},
+		"SimilarVoices": obj{"type": "object", "properties": obj{"items": arr(obj{"type": "object", "properties": obj{"voice": ref("Voice"), "distance": obj{"type": "number"}}})}},
 		"SpeechRequest": obj{"type": "object", "required": []string{"input"}, "properties": obj{
 			"model": str("any (tts-1…); an agent's id or slug lends its voice when voice is empty"), "input": str("at most 4096 characters"),
 			"voice": str("a voice id from GET /api/voices"), "response_format": str("wav (default), pcm or opus (Ogg-Opus)"),

@@ -156,8 +156,16 @@ func (h *handlers) routeTable() []route {
 			doc: opDoc{summary: "A message read aloud in the agent's voice: WAV (24 kHz, 16-bit mono) streamed as each sentence is synthesised", tag: "chat", status: 200, produces: "audio/wav", errors: []int{400, 401, 404, 422, 503}}},
 
 		// Voice
-		{method: http.MethodGet, path: "/api/voices", handler: h.listVoices, auth: authNone,
-			doc: opDoc{summary: "The voice catalog", tag: "voice", status: 200, response: "VoiceList"}},
+		{method: http.MethodGet, path: "/api/voices", handler: h.listVoices, auth: authOptional,
+			doc: opDoc{summary: "The voice catalog: the built-in voices, and your cloned voices when signed in", tag: "voice", status: 200, response: "VoiceList"}},
+		{method: http.MethodPost, path: "/api/voices", handler: h.cloneVoice, auth: authUser, upload: true,
+			doc: opDoc{summary: "Clone a voice from a recording: multipart audio (WAV, Ogg-Opus or WebM-Opus; 3–30 s of speech), name, consent=true, language; silence is trimmed, loudness normalised, and an unusable clip is refused with its reason (too_short, too_long, clipping, too_noisy, not_speech)", tag: "voice", request: "multipart", status: 201, response: "VoiceCreated", errors: []int{400, 401, 413, 415, 422, 503}}},
+		{method: http.MethodDelete, path: "/api/voices/:id", handler: h.deleteVoice, auth: authUser,
+			doc: opDoc{summary: "Delete your cloned voice and its recording", tag: "voice", status: 204, errors: []int{401, 404}}},
+		{method: http.MethodGet, path: "/api/voices/:id/clip", handler: h.voiceClip, auth: authUser,
+			doc: opDoc{summary: "Your cloned voice's recording, trimmed and normalised (WAV)", tag: "voice", status: 200, produces: "audio/wav", errors: []int{401, 404}}},
+		{method: http.MethodGet, path: "/api/voices/:id/similar", handler: h.similarVoices, auth: authUser,
+			doc: opDoc{summary: "The voices nearest to this one by voice profile (built-in and your cloned voices; cosine distance, nearest first)", tag: "voice", status: 200, response: "SimilarVoices", errors: []int{401, 404, 503}}},
 		{method: http.MethodGet, path: "/api/voices/:id/preview", handler: h.previewVoice, auth: authUser,
 			doc: opDoc{summary: "A short WAV of the voice (cached)", tag: "voice", status: 200, produces: "audio/wav", errors: []int{400, 401, 404, 503},
 				query: []queryParam{{"text", "what to say, at most 300 characters (default: the voice introduces itself)"}}}},

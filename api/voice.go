@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -12,25 +13,83 @@ import (
 	"github.com/timbre-ai/timbre/agents"
 	"github.com/timbre-ai/timbre/voice"
 	"github.com/timbre-ai/timbre/voice/audio"
+	"github.com/timbre-ai/timbre/voice/clone"
 	"github.com/timbre-ai/timbre/voice/codec"
 	"github.com/timbre-ai/timbre/voice/tts"
 	"github.com/timbre-ai/timbre/voice/worker"
 )
 
+// listVoices answers the catalog: the built-in voices, and the caller's
+// cloned voices when signed in.
 func (h *handlers) listVoices(c echo.Context) error {
-	return c.JSON(http.StatusOK, map[string]any{"items": h.voice.Voices()})
+	items, err := h.voice.Catalog(c.Request().Context(), callerID(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": items})
+}
+
+// voiceNotFound is the 404 of a voice path.
+func voiceNotFound(err error) error {
+	if errors.Is(err, tts.ErrUnknownVoice) || errors.Is(err, voice.ErrNotFound) {
+		return &Error{Status: http.StatusNotFound, Code: "voice_not_found", Message: "No voice with this id exists, or it is not yours.", Err: err}
+	}
+	return err
 }
 
 func (h *handlers) previewVoice(c echo.Context) error {
-	wav, err := h.voice.Preview(c.Request().Context(), c.Param("id"), c.QueryParam("text"))
+	wav, err := h.voice.Preview(c.Request().Context(), callerID(c), c.Param("id"), c.QueryParam("text"))
 	if err != nil {
-		if errors.Is(err, tts.ErrUnknownVoice) {
-			return &Error{Status: http.StatusNotFound, Code: "voice_not_found", Message: "No voice with this id exists.", Err: err}
-		}
-		return err
+		return voiceNotFound(err)
 	}
 	c.Response().Header().Set("Cache-Control", "private, max-age=3600")
 	return c.Blob(http.StatusOK, "audio/wav", wav)
+}
+
+// cloneVoice answers POST /api/voices: a recording (multipart audio), a
+// name and consent=true make a cloned voice.
+func (h *handlers) cloneVoice(c echo.Context) error {
+	data, _, err := readUploadFile(c, "audio")
+	if err != nil {
+		return err
+	}
+	consent, err := strconv.ParseBool(c.FormValue("consent"))
+	if err != nil || !consent {
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "consent_required", Field: "consent",
+			Message: "Cloning a voice needs consent=true: " + voice.ConsentText}
+	}
+	v, err := h.voice.Clone(c.Request().Context(), voice.CloneRequest{
+		OwnerID: callerID(c), Name: c.FormValue("name"), Language: c.FormValue("language"),
+		Consent: consent, IP: c.RealIP(), Audio: data,
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, map[string]any{"voice": v})
+}
+
+func (h *handlers) deleteVoice(c echo.Context) error {
+	if err := h.voice.DeleteClone(c.Request().Context(), callerID(c), c.Param("id")); err != nil {
+		return voiceNotFound(err)
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (h *handlers) voiceClip(c echo.Context) error {
+	wav, err := h.voice.Clip(c.Request().Context(), callerID(c), c.Param("id"))
+	if err != nil {
+		return voiceNotFound(err)
+	}
+	c.Response().Header().Set("Cache-Control", "private, no-cache")
+	return c.Blob(http.StatusOK, "audio/wav", wav)
+}
+
+func (h *handlers) similarVoices(c echo.Context) error {
+	items, err := h.voice.Similar(c.Request().Context(), callerID(c), c.Param("id"), 10)
+	if err != nil {
+		return voiceNotFound(err)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": items})
 }
 
 // speechRate is the sample rate of OpenAI's wav and pcm speech.
@@ -79,7 +138,7 @@ func (h *handlers) speech(c echo.Context) error {
 	default:
 		return fieldError("response_format", "must be wav, pcm or opus")
 	}
-	sp := voice.Speech{Voice: req.Voice, Text: *req.Input, SampleRate: speechRate}
+	sp := voice.Speech{Voice: req.Voice, Owner: callerID(c), Text: *req.Input, SampleRate: speechRate}
 	if req.SampleRate != nil {
 		sp.SampleRate = *req.SampleRate
 	}
@@ -92,7 +151,7 @@ func (h *handlers) speech(c echo.Context) error {
 	if sp.Voice == "" && req.Model != "" {
 		a, err := h.agents.Resolve(c.Request().Context(), callerID(c), req.Model)
 		if err == nil {
-			sp.Voice = a.VoiceID
+			sp.Voice, sp.Owner = a.VoiceID, a.OwnerID
 		} else if !errors.Is(err, agents.ErrNotFound) {
 			return err
 		}
@@ -223,13 +282,38 @@ func (h *handlers) messageSpeech(c echo.Context) error {
 		return &Error{Status: http.StatusUnprocessableEntity, Code: "agent_has_no_voice",
 			Message: "This agent has no voice; its owner can choose one in the agent editor."}
 	}
-	return h.streamSpeech(c, voice.Speech{Voice: a.VoiceID, Text: m.Content, SampleRate: speechRate}, "wav")
+	return h.streamSpeech(c, voice.Speech{Voice: a.VoiceID, Owner: a.OwnerID, Text: m.Content, SampleRate: speechRate}, "wav")
 }
 
 // voiceError maps the voice domain's errors; nil for others.
 func voiceError(err error) *Error {
 	var in *voice.InputError
+	var rejected *clone.RejectError
+	var tooLong *codec.TooLongError
 	switch {
+	case errors.As(err, &rejected):
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "clip_rejected", Reason: rejected.Code, Field: "audio",
+			Message: rejected.Message, Err: err}
+	case errors.As(err, &tooLong) && tooLong.MaxBytes > 0 && tooLong.Size > tooLong.MaxBytes:
+		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Field: "audio", Err: err,
+			Message: fmt.Sprintf("The recording is %d bytes; the limit is %d. Send at most 30 seconds.", tooLong.Size, tooLong.MaxBytes)}
+	case errors.Is(err, codec.ErrTooLong):
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "clip_rejected", Reason: clone.RejectTooLong, Field: "audio", Err: err,
+			Message: "The recording is longer than 30 seconds (" + err.Error() + "). Record 3 to 30 seconds of speech."}
+	case errors.Is(err, codec.ErrUnsupportedFormat), errors.Is(err, codec.ErrUnsupportedCodec):
+		return &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_audio", Field: "audio", Err: err,
+			Message: "This audio cannot be used: " + err.Error() + ". Send WAV, Ogg-Opus or WebM-Opus."}
+	case errors.Is(err, codec.ErrCorrupt), errors.Is(err, codec.ErrEmpty):
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "unreadable_audio", Field: "audio", Err: err,
+			Message: "The recording could not be read: " + err.Error() + "."}
+	case errors.Is(err, voice.ErrConsentRequired):
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "consent_required", Field: "consent", Err: err,
+			Message: "Cloning a voice needs consent=true: " + voice.ConsentText}
+	case errors.Is(err, voice.ErrCloningUnavailable):
+		return &Error{Status: http.StatusServiceUnavailable, Code: "cloning_unavailable", Err: err,
+			Message: "Voice cloning is not available on this server; its operator must run `make setup`."}
+	case errors.Is(err, voice.ErrNotFound):
+		return &Error{Status: http.StatusNotFound, Code: "voice_not_found", Err: err, Message: "No voice with this id exists, or it is not yours."}
 	case errors.As(err, &in):
 		e := fieldError(in.Field, in.Message)
 		e.Err = err

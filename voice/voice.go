@@ -1,10 +1,13 @@
 // Package voice owns what Timbre says aloud: the voice catalog, previews,
-// and speech synthesis streamed sentence by sentence for the HTTP API (and,
-// later, the realtime pipeline). The engines live in voice/tts and the
-// audio primitives in voice/audio.
+// speech synthesis streamed sentence by sentence for the HTTP API (and the
+// realtime pipeline), and cloned voices: a user's recording, checked and
+// measured into a profile (voice/clone), stored with the consent given,
+// and spoken by the nearest built-in voice converted toward it. The engines
+// live in voice/tts, reached through the voice workers (voice/worker); the
+// audio primitives in voice/audio and voice/codec.
 //
-// voice may import the standard library, its subpackages, agents/sentence
-// and cache; it never imports api.
+// voice may import the standard library, its subpackages, agents/sentence,
+// cache, db and pgx; it never imports api.
 package voice
 
 import (
@@ -12,12 +15,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/timbre-ai/timbre/cache"
 	"github.com/timbre-ai/timbre/voice/audio"
+	"github.com/timbre-ai/timbre/voice/clone"
 	"github.com/timbre-ai/timbre/voice/tts"
 )
 
@@ -49,24 +57,59 @@ type Config struct {
 	PreviewTTL time.Duration
 }
 
-// Service speaks with the voices of its engine.
-type Service struct {
-	engine   tts.Engine // nil when no voices are installed
-	previews *cache.TTL[[]byte]
+// Params are what a Service is built from.
+type Params struct {
+	// Engine speaks the built-in voices: the voice workers' client, or an
+	// engine in process. Nil: no voices.
+	Engine tts.Engine
+	// Pool stores cloned voices; nil disables cloning.
+	Pool *pgxpool.Pool
+	// VAD finds the speech in recordings to clone; nil disables cloning.
+	VAD    *clone.VAD
+	Config Config
+	Logger *slog.Logger
 }
 
-// New returns a Service on engine, which may be nil (no voices).
-func New(engine tts.Engine, cfg Config) *Service {
+// Service speaks with the voices of its engine and the cloned voices of
+// its users.
+type Service struct {
+	engine   tts.Engine // nil when no voices are installed
+	store    *store     // nil without cloning
+	vad      *clone.VAD // nil without cloning
+	previews *cache.TTL[[]byte]
+	logger   *slog.Logger
+
+	// analyzing runs one clip analysis at a time.
+	analyzing sync.Mutex
+	// bases holds each built-in voice's measured profile.
+	basesMu sync.Mutex
+	bases   map[string]clone.Profile
+}
+
+// New returns a Service on p.
+func New(p Params) *Service {
+	cfg := p.Config
 	if cfg.PreviewEntries <= 0 {
 		cfg.PreviewEntries = 128
 	}
 	if cfg.PreviewTTL <= 0 {
 		cfg.PreviewTTL = time.Hour
 	}
-	return &Service{engine: engine, previews: cache.New[[]byte](cfg.PreviewTTL, cfg.PreviewEntries)}
+	if p.Logger == nil {
+		p.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Service{engine: p.Engine, vad: p.VAD, logger: p.Logger, bases: map[string]clone.Profile{},
+		previews: cache.New[[]byte](cfg.PreviewTTL, cfg.PreviewEntries)}
+	if p.Pool != nil {
+		s.store = &store{pool: p.Pool}
+	}
+	return s
 }
 
-// Voices lists the catalog.
+// CanClone reports whether this server clones voices.
+func (s *Service) CanClone() bool { return s.store != nil && s.vad != nil && s.engine != nil }
+
+// Voices lists the built-in voices.
 func (s *Service) Voices() []tts.Voice {
 	if s.engine == nil {
 		return []tts.Voice{}
@@ -74,7 +117,7 @@ func (s *Service) Voices() []tts.Voice {
 	return s.engine.Voices()
 }
 
-// Voice returns one voice of the catalog.
+// Voice returns one built-in voice.
 func (s *Service) Voice(id string) (tts.Voice, error) {
 	for _, v := range s.Voices() {
 		if v.ID == id {
@@ -100,12 +143,20 @@ func checkText(field, text string, maxRunes int) error {
 	return nil
 }
 
-// Preview is a short WAV of a voice saying text (or its introduction),
-// cached.
-func (s *Service) Preview(ctx context.Context, id, text string) ([]byte, error) {
-	v, err := s.Voice(id)
+// Preview is a short WAV of a voice (built-in, or one of callerID's cloned
+// voices) saying text (or its introduction), cached.
+func (s *Service) Preview(ctx context.Context, callerID, id, text string) ([]byte, error) {
+	sp, err := s.speakerFor(ctx, Speech{Voice: id, Owner: callerID})
 	if err != nil {
 		return nil, err
+	}
+	v := sp.voice
+	if isCloned(id) {
+		c, err := s.ownedCloned(ctx, callerID, id)
+		if err != nil {
+			return nil, err
+		}
+		v.Name = c.Name
 	}
 	if text == "" {
 		text = fmt.Sprintf("Hello, I'm %s. This is how I sound when I read to you.", v.Name)
@@ -119,7 +170,7 @@ func (s *Service) Preview(ctx context.Context, id, text string) ([]byte, error) 
 	}
 	gen := s.previews.Generation()
 	var samples []float32
-	err = s.engine.Stream(ctx, tts.Request{Voice: id, Text: text}, func(c tts.Chunk) error {
+	err = s.speak(ctx, sp, tts.Request{Voice: sp.voice.ID, Text: text}, func(c tts.Chunk) error {
 		samples = append(samples, c.Samples...)
 		return nil
 	})
@@ -137,7 +188,11 @@ func (s *Service) Preview(ctx context.Context, id, text string) ([]byte, error) 
 
 // Speech is a request to speak text.
 type Speech struct {
+	// Voice is a built-in voice, or a cloned voice of Owner's.
 	Voice string
+	// Owner is the user on whose behalf the voice speaks: the caller, or
+	// the owner of the agent that speaks.
+	Owner string
 	Text  string
 	Speed float64
 	// SampleRate of the output; 0 keeps the voice's own.
@@ -150,13 +205,14 @@ type Speech struct {
 // the first call are the request's fault or the engine's; onAudio's error
 // stops it.
 func (s *Service) Speak(ctx context.Context, sp Speech, onAudio func(audio.Frame) error) error {
-	v, err := s.Voice(sp.Voice)
-	if err != nil {
-		return err
-	}
 	if err := checkText("input", sp.Text, MaxSpeechRunes); err != nil {
 		return err
 	}
+	who, err := s.speakerFor(ctx, sp)
+	if err != nil {
+		return err
+	}
+	v := who.voice
 	rate := sp.SampleRate
 	if rate == 0 {
 		rate = v.SampleRate
@@ -172,7 +228,7 @@ func (s *Service) Speak(ctx context.Context, sp Speech, onAudio func(audio.Frame
 		}
 	}
 	var out []float32
-	err = s.engine.Stream(ctx, tts.Request{Voice: sp.Voice, Text: sp.Text, Speed: sp.Speed}, func(c tts.Chunk) error {
+	err = s.speak(ctx, who, tts.Request{Voice: v.ID, Text: sp.Text, Speed: sp.Speed}, func(c tts.Chunk) error {
 		samples := c.Samples
 		if rs != nil {
 			var err error
@@ -192,6 +248,30 @@ func (s *Service) Speak(ctx context.Context, sp Speech, onAudio func(audio.Frame
 		}
 	}
 	return nil
+}
+
+// speak streams req from the engine, through who's converter when it has
+// one. The converter runs across sentences, so the joins have no clicks;
+// its tail comes as a last chunk.
+func (s *Service) speak(ctx context.Context, who speaker, req tts.Request, onChunk func(tts.Chunk) error) error {
+	if who.converter == nil {
+		return s.engine.Stream(ctx, req, onChunk)
+	}
+	var out []float32
+	last := tts.Chunk{SampleRate: who.voice.SampleRate}
+	err := s.engine.Stream(ctx, req, func(c tts.Chunk) error {
+		out = who.converter.Process(out[:0], c.Samples)
+		last = c
+		c.Samples = out
+		return onChunk(c)
+	})
+	if err != nil {
+		return err
+	}
+	last.Seq++
+	last.Text = ""
+	last.Samples = who.converter.Flush(out[:0])
+	return onChunk(last)
 }
 
 // Close frees the engine.

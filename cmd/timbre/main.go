@@ -35,6 +35,7 @@ import (
 	"github.com/timbre-ai/timbre/knowledge/fetch"
 	"github.com/timbre-ai/timbre/migrations"
 	"github.com/timbre-ai/timbre/voice"
+	"github.com/timbre-ai/timbre/voice/clone"
 	"github.com/timbre-ai/timbre/voice/tts"
 	"github.com/timbre-ai/timbre/voice/worker"
 	"github.com/timbre-ai/timbre/webui"
@@ -256,7 +257,13 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	}
 	// The service owns the client: closing it stops the client before the
 	// worker drains.
-	voiceSvc := voice.New(voiceClient, voice.Config{})
+	vad, err := clone.OpenVAD(clone.VADModelPath(cfg.DataDir), 1)
+	if err != nil {
+		logger.Warn("voice cloning is unavailable", "error", err, "how_to_fix", "make setup")
+	} else {
+		defer vad.Close()
+	}
+	voiceSvc := voice.New(voice.Params{Engine: voiceClient, Pool: pool, VAD: vad, Logger: logger.With("component", "voice")})
 	defer voiceSvc.Close()
 	server := api.New(api.Params{
 		Config: api.Config{
