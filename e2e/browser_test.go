@@ -256,15 +256,25 @@ func requireChromium(t *testing.T) {
 	}
 }
 
+// fakeMicrophone makes the browser's microphone play wav in a loop, with
+// permission granted without asking.
+func fakeMicrophone(wav string) []chromedp.ExecAllocatorOption {
+	return []chromedp.ExecAllocatorOption{
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("use-file-for-fake-audio-capture", wav),
+	}
+}
+
 // openBrowser starts headless Chromium on a profile of its own and opens a
 // tab. The browser is closed, and its processes checked gone, when the test
 // ends.
-func openBrowser(t *testing.T, srv *process) *page {
+func openBrowser(t *testing.T, srv *process, opts ...chromedp.ExecAllocatorOption) *page {
 	t.Helper()
 	requireChromium(t)
 	profile := t.TempDir()
 	var output lockedBuffer
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append([]chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromiumPath),
 		chromedp.Flag("headless", true),
 		chromedp.NoSandbox,
@@ -276,7 +286,7 @@ func openBrowser(t *testing.T, srv *process) *page {
 		chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(profile),
 		chromedp.CombinedOutput(&output),
-	)
+	}, opts...)...)
 	tab, cancelTab := chromedp.NewContext(allocCtx)
 	p := &page{t: t, srv: srv, tab: tab, events: &pageEvents{}}
 

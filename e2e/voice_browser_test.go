@@ -32,6 +32,10 @@ func voiceDataDir(t *testing.T) string {
 	if err := os.Symlink(voices, filepath.Join(dir, "voices")); err != nil {
 		t.Fatal(err)
 	}
+	// The VAD model, for cloning.
+	if err := os.Symlink(filepath.Join(filepath.Dir(voices), "models"), filepath.Join(dir, "models")); err != nil {
+		t.Fatal(err)
+	}
 	return dir
 }
 
