@@ -31,9 +31,10 @@ type PiperConfig struct {
 
 // piperVoice is a prepared voice, loaded on first use.
 type piperVoice struct {
-	voice  Voice
-	config sherpa.OfflineTtsConfig
-	slots  chan struct{}
+	voice   Voice
+	config  sherpa.OfflineTtsConfig
+	speaker int
+	slots   chan struct{}
 
 	once sync.Once
 	tts  *sherpa.OfflineTts
@@ -41,7 +42,9 @@ type piperVoice struct {
 	load time.Duration
 }
 
-// Piper speaks Piper VITS voices with sherpa-onnx.
+// Piper speaks the voices prepared under a directory with sherpa-onnx: the
+// embedded Piper VITS voices, and any VITS, Matcha, Kokoro or Kitten model
+// an operator adds as a folder with a manifest.json naming its files.
 type Piper struct {
 	voices map[string]*piperVoice
 	list   []Voice
@@ -89,20 +92,43 @@ func OpenPiper(cfg PiperConfig) (*Piper, error) {
 	return p, nil
 }
 
-// manifest is the manifest.json scripts/piperprep writes beside a voice.
+// manifest is the manifest.json beside a voice: scripts/piperprep writes
+// one for each built-in Piper voice, and an operator writes one to add a
+// sherpa-onnx model from a path. Relative paths are relative to the
+// voice's folder.
 type manifest struct {
-	ID          string  `json:"id"`
-	Name        string  `json:"name"`
-	Language    string  `json:"language"`
-	Gender      string  `json:"gender"`
-	SampleRate  int     `json:"sample_rate"`
-	Model       string  `json:"model"`
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	Language   string `json:"language"`
+	Gender     string `json:"gender"`
+	SampleRate int    `json:"sample_rate"`
+	// Type is the model family: vits (Piper and other VITS models, the
+	// default), matcha, kokoro or kitten.
+	Type string `json:"type"`
+	// Speaker is the speaker id in a multi-speaker model (default 0).
+	Speaker int `json:"speaker"`
+	// Model is the model file (matcha: the acoustic model).
+	Model string `json:"model"`
+	// Vocoder is matcha's vocoder; Voices is kokoro's and kitten's
+	// voices.bin; Lexicon and Lang are optional.
+	Vocoder     string  `json:"vocoder"`
+	Voices      string  `json:"voices"`
+	Lexicon     string  `json:"lexicon"`
+	Lang        string  `json:"lang"`
 	Tokens      string  `json:"tokens"`
 	EspeakData  string  `json:"espeak_data"`
 	NoiseScale  float32 `json:"noise_scale"`
 	NoiseW      float32 `json:"noise_w"`
 	LengthScale float32 `json:"length_scale"`
 }
+
+// Model families a manifest may name.
+const (
+	typeVITS   = "vits"
+	typeMatcha = "matcha"
+	typeKokoro = "kokoro"
+	typeKitten = "kitten"
+)
 
 func readPiperVoice(dir string, cfg PiperConfig) (*piperVoice, error) {
 	raw, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
@@ -113,28 +139,68 @@ func readPiperVoice(dir string, cfg PiperConfig) (*piperVoice, error) {
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return nil, fmt.Errorf("tts: voice %s: bad manifest.json: %w", dir, err)
 	}
+	if m.ID == "" || m.SampleRate <= 0 || m.Speaker < 0 {
+		return nil, fmt.Errorf("tts: voice %s: manifest.json needs an id, a sample_rate and a speaker of 0 or more", dir)
+	}
 	abs := func(p string) string {
 		if p == "" || filepath.IsAbs(p) {
 			return p
 		}
 		return filepath.Join(dir, p)
 	}
-	for _, f := range []string{abs(m.Model), abs(m.Tokens), m.EspeakData} {
+	var c sherpa.OfflineTtsConfig
+	var required []string
+	engine := "piper"
+	switch m.Type {
+	case "", typeVITS:
+		c.Model.Vits = sherpa.OfflineTtsVitsModelConfig{Model: abs(m.Model), Tokens: abs(m.Tokens), DataDir: m.EspeakData,
+			Lexicon: abs(m.Lexicon), NoiseScale: or(m.NoiseScale, 0.667), NoiseScaleW: or(m.NoiseW, 0.8), LengthScale: or(m.LengthScale, 1)}
+		required = []string{abs(m.Model), abs(m.Tokens)}
+		if m.Type == typeVITS {
+			engine = typeVITS
+		}
+	case typeMatcha:
+		c.Model.Matcha = sherpa.OfflineTtsMatchaModelConfig{AcousticModel: abs(m.Model), Vocoder: abs(m.Vocoder), Tokens: abs(m.Tokens),
+			DataDir: m.EspeakData, Lexicon: abs(m.Lexicon), NoiseScale: or(m.NoiseScale, 0.667), LengthScale: or(m.LengthScale, 1)}
+		required, engine = []string{abs(m.Model), abs(m.Vocoder), abs(m.Tokens)}, typeMatcha
+	case typeKokoro:
+		c.Model.Kokoro = sherpa.OfflineTtsKokoroModelConfig{Model: abs(m.Model), Voices: abs(m.Voices), Tokens: abs(m.Tokens),
+			DataDir: m.EspeakData, Lexicon: abs(m.Lexicon), Lang: m.Lang, LengthScale: or(m.LengthScale, 1)}
+		required, engine = []string{abs(m.Model), abs(m.Voices), abs(m.Tokens)}, typeKokoro
+	case typeKitten:
+		c.Model.Kitten = sherpa.OfflineTtsKittenModelConfig{Model: abs(m.Model), Voices: abs(m.Voices), Tokens: abs(m.Tokens),
+			DataDir: m.EspeakData, LengthScale: or(m.LengthScale, 1)}
+		required, engine = []string{abs(m.Model), abs(m.Voices), abs(m.Tokens)}, typeKitten
+	default:
+		return nil, fmt.Errorf("tts: voice %s: model type %q is not one of vits, matcha, kokoro, kitten", m.ID, m.Type)
+	}
+	if m.EspeakData != "" {
+		required = append(required, m.EspeakData)
+	}
+	for _, f := range required {
+		if f == "" {
+			return nil, fmt.Errorf("tts: voice %s: manifest.json lacks a file its %s model needs (model, tokens, vocoder or voices)", m.ID, or2(m.Type, typeVITS))
+		}
 		if _, err := os.Stat(f); err != nil {
-			return nil, fmt.Errorf("tts: voice %s is incomplete (run `make setup`): %w", m.ID, err)
+			return nil, fmt.Errorf("tts: voice %s is incomplete (run `make setup`, or fix its manifest.json): %w", m.ID, err)
 		}
 	}
-	var c sherpa.OfflineTtsConfig
-	c.Model.Vits = sherpa.OfflineTtsVitsModelConfig{Model: abs(m.Model), Tokens: abs(m.Tokens), DataDir: m.EspeakData,
-		NoiseScale: or(m.NoiseScale, 0.667), NoiseScaleW: or(m.NoiseW, 0.8), LengthScale: or(m.LengthScale, 1)}
 	c.Model.NumThreads, c.Model.Provider = cfg.Threads, cfg.Provider
 	c.MaxNumSentences = 1
 	return &piperVoice{
-		voice: Voice{ID: m.ID, Name: m.Name, Language: m.Language, Gender: m.Gender, Kind: KindBuiltin,
-			SampleRate: m.SampleRate, Engine: "piper"},
-		config: c,
-		slots:  make(chan struct{}, cfg.Slots),
+		voice: Voice{ID: m.ID, Name: or2(m.Name, m.ID), Language: m.Language, Gender: m.Gender, Kind: KindBuiltin,
+			SampleRate: m.SampleRate, Engine: engine},
+		config:  c,
+		speaker: m.Speaker,
+		slots:   make(chan struct{}, cfg.Slots),
 	}, nil
+}
+
+func or2(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
 }
 
 func or(v, def float32) float32 {
@@ -165,7 +231,7 @@ func (v *piperVoice) model() (*sherpa.OfflineTts, error) {
 		v.tts = sherpa.NewOfflineTts(&v.config)
 		v.load = time.Since(start)
 		if v.tts == nil {
-			v.err = fmt.Errorf("%w: voice %s did not load (model %s)", ErrEngine, v.voice.ID, v.config.Model.Vits.Model)
+			v.err = fmt.Errorf("%w: voice %s (%s) did not load: see the log above for sherpa-onnx's reason", ErrEngine, v.voice.ID, v.voice.Engine)
 		}
 	})
 	return v.tts, v.err
@@ -199,7 +265,7 @@ func (p *Piper) Stream(ctx context.Context, req Request, onChunk func(Chunk) err
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		audio := tts.Generate(s, 0, float32(speed))
+		audio := tts.Generate(s, v.speaker, float32(speed))
 		<-v.slots
 		if err := ctx.Err(); err != nil {
 			return err
