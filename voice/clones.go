@@ -263,6 +263,21 @@ func (s *Service) baseProfiles(ctx context.Context) ([]base, error) {
 	return out, nil
 }
 
+// Warm measures the built-in voices' profiles now, so that the first clone
+// does not wait for them; it is for a background goroutine at start-up.
+func (s *Service) Warm(ctx context.Context) error {
+	if !s.CanClone() {
+		return nil
+	}
+	start := time.Now()
+	bases, err := s.baseProfiles(ctx)
+	if err != nil {
+		return err
+	}
+	s.logger.Info("built-in voice profiles measured", "voices", len(bases), "duration_ms", time.Since(start).Milliseconds())
+	return nil
+}
+
 // baseProfile is one built-in voice's profile.
 func (s *Service) baseProfile(ctx context.Context, id string) (base, error) {
 	bases, err := s.baseProfiles(ctx)

@@ -265,6 +265,14 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	}
 	voiceSvc := voice.New(voice.Params{Engine: voiceClient, Pool: pool, VAD: vad, Logger: logger.With("component", "voice")})
 	defer voiceSvc.Close()
+	if localVoices {
+		// The first clone then need not wait for the built-in voices to be measured.
+		go func() {
+			if err := voiceSvc.Warm(ctx); err != nil && ctx.Err() == nil {
+				logger.Warn("measuring the built-in voices failed; the first clone will try again", "error", err)
+			}
+		}()
+	}
 	server := api.New(api.Params{
 		Config: api.Config{
 			MaxBodyBytes:      cfg.MaxBodyBytes,
