@@ -28,6 +28,8 @@ const (
 	DefaultBackoff = 50 * time.Millisecond
 	// DefaultMaxBackoff is the default ClientConfig.MaxBackoff.
 	DefaultMaxBackoff = time.Second
+	// DefaultQueueWait is the default ClientConfig.QueueWait.
+	DefaultQueueWait = 30 * time.Second
 	// DefaultAdvertTTL is the default ClientConfig.AdvertTTL.
 	DefaultAdvertTTL = 3 * DefaultAdvertiseEvery
 
@@ -60,6 +62,11 @@ type ClientConfig struct {
 	Backoff time.Duration
 	// MaxBackoff caps the wait between sends. Default DefaultMaxBackoff.
 	MaxBackoff time.Duration
+	// QueueWait is how long a request waits for a free slot when every
+	// worker turns it away as busy: busy replies do not use up MaxAttempts
+	// (the request waits its turn, woken by the adverts of freed slots),
+	// and after QueueWait it fails with ErrBusy. Default DefaultQueueWait.
+	QueueWait time.Duration
 	// AdvertTTL is how long a worker whose advert gives no interval stays
 	// known without advertising again. Default DefaultAdvertTTL.
 	AdvertTTL time.Duration
@@ -68,7 +75,7 @@ type ClientConfig struct {
 }
 
 func (c ClientConfig) withDefaults() (ClientConfig, error) {
-	if c.DefaultTimeout < 0 || c.MaxAttempts < 0 || c.Backoff < 0 || c.MaxBackoff < 0 || c.AdvertTTL < 0 {
+	if c.DefaultTimeout < 0 || c.MaxAttempts < 0 || c.Backoff < 0 || c.MaxBackoff < 0 || c.AdvertTTL < 0 || c.QueueWait < 0 {
 		return c, fmt.Errorf("%w: negative client setting", ErrInvalidConfig)
 	}
 	if c.Subject == "" {
@@ -95,6 +102,9 @@ func (c ClientConfig) withDefaults() (ClientConfig, error) {
 	c.MaxBackoff = max(c.MaxBackoff, c.Backoff)
 	if c.AdvertTTL == 0 {
 		c.AdvertTTL = DefaultAdvertTTL
+	}
+	if c.QueueWait == 0 {
+		c.QueueWait = DefaultQueueWait
 	}
 	return c, nil
 }

@@ -71,8 +71,8 @@
 //	{"code": "busy", "message": "worker gpu-1 has no free slot (2 in use)"}
 //
 // Codes: busy and stopping (the worker took nothing on: the client tries
-// another worker, and reports [ErrBusy] or [ErrNoWorkers] when it runs out
-// of attempts), unknown_voice, no_text, bad_speed (the caller's fault:
+// another worker; it reports [ErrNoWorkers] when it runs out of attempts,
+// and [ErrBusy] when no slot freed within [ClientConfig.QueueWait]), unknown_voice, no_text, bad_speed (the caller's fault:
 // mapped back to [tts.ErrUnknownVoice], [tts.ErrNoText], [tts.ErrBadSpeed] and
 // never retried), bad_request (a malformed request: [ErrProtocol]), deadline
 // (the request's deadline passed: [context.DeadlineExceeded]), canceled (the
@@ -97,7 +97,12 @@
 // A request that never started — no responders, busy, stopping, the worker
 // lost or failing before the first chunk — is sent again, to another worker
 // where it can, up to [ClientConfig.MaxAttempts] sends with a short,
-// growing backoff that an advert of free capacity cuts short. Once audio
+// growing backoff that an advert of free capacity cuts short. Busy replies
+// do not count as attempts: a full pool is a queue, so the request keeps
+// waiting for a freed slot (workers advertise one at once) for up to
+// [ClientConfig.QueueWait], and timbre_tts_queue_depth shows the line.
+// Waiting requests are not served in order: whichever asks first after a
+// slot frees gets it. Once audio
 // has been delivered nothing is retried: the listener already heard it.
 //
 // # Adverts

@@ -87,6 +87,7 @@ func (s *stream) answer() {
 func (s *stream) run(ctx context.Context) error {
 	backoff := s.c.cfg.Backoff
 	var last attempt
+	var queued time.Time // when the first busy reply came
 	for n := 1; ; n++ {
 		id, subject, err := s.c.pick(s.voice, s.excluded)
 		if errors.Is(err, errNoCandidate) {
@@ -101,6 +102,16 @@ func (s *stream) run(ctx context.Context) error {
 			return a.err
 		}
 		last = a
+		if a.reason == codeBusy {
+			// A full pool is a queue, not a failure: wait for a slot.
+			if queued.IsZero() {
+				queued = time.Now()
+			}
+			if time.Since(queued) >= s.c.cfg.QueueWait {
+				return fmt.Errorf("worker: waited %s for a free slot: %w", s.c.cfg.QueueWait, a.err)
+			}
+			n--
+		}
 		if n == s.c.cfg.MaxAttempts {
 			return s.giveUp(n, last)
 		}
