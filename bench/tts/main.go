@@ -33,6 +33,8 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/timbre-ai/timbre/bench/machine"
 )
 
 // The texts every engine speaks. The short one is a typical agent reply;
@@ -106,7 +108,7 @@ func benchmark(ctx context.Context, o options) error {
 		texts = append(texts, script{"paragraph", paragraphText, o.nLong})
 	}
 	fmt.Printf("tts bench: %d CPUs, GOMAXPROCS %d, %s, load average %s\n",
-		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), loadAverage())
+		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), machine.LoadAverage())
 	fmt.Printf("voices from %s: %s\n\n", o.voicesDir, strings.Join(o.voices, ", "))
 
 	res, piperNote, err := measure(ctx, o, texts)
@@ -131,7 +133,7 @@ func benchmark(ctx context.Context, o options) error {
 		}
 		printLoads(loads, o)
 	}
-	fmt.Printf("done in %s; load average %s\n", time.Since(started).Round(time.Second), loadAverage())
+	fmt.Printf("done in %s; load average %s\n", time.Since(started).Round(time.Second), machine.LoadAverage())
 	return nil
 }
 
@@ -228,14 +230,14 @@ func printLoads(loads []streamLoad, o options) {
 				rtfs = append(rtfs, busy.Seconds()/heard.Seconds())
 			}
 		}
-		worst := quantile(rtfs, 1)
+		worst := machine.Quantile(rtfs, 1)
 		ok := "yes"
 		if worst >= 1 {
 			ok = "no"
 		}
 		fmt.Fprintf(w, "%d\t%d\t%.1f s\t%.2f\t%.3f\t%.3f\t%s / %s\t%s\t\n", l.streams, count, l.wall.Seconds(),
-			audio.Seconds()/l.wall.Seconds(), quantile(rtfs, 0.5), worst,
-			msec(quantile(firsts, 0.5)), msec(quantile(firsts, 0.9)), ok)
+			audio.Seconds()/l.wall.Seconds(), machine.Quantile(rtfs, 0.5), worst,
+			msec(machine.Quantile(firsts, 0.5)), msec(machine.Quantile(firsts, 0.9)), ok)
 	}
 	w.Flush()
 	fmt.Println("(audio/s: seconds of speech the process made per second of wall time, all streams together)")
@@ -251,18 +253,6 @@ func defaultVoicesDir() string {
 		return d + "/voices"
 	}
 	return ".data/voices"
-}
-
-func loadAverage() string {
-	raw, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(raw))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
 }
 
 func splitList(s string) []string {

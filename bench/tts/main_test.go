@@ -10,6 +10,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/timbre-ai/timbre/bench/machine"
 )
 
 func TestQuantile(t *testing.T) {
@@ -31,8 +33,8 @@ func TestQuantile(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if got := quantile(tt.xs, tt.q); got != tt.want {
-				t.Errorf("quantile(%v, %v) = %v, want %v", tt.xs, tt.q, got, tt.want)
+			if got := machine.Quantile(tt.xs, tt.q); got != tt.want {
+				t.Errorf("machine.Quantile(%v, %v) = %v, want %v", tt.xs, tt.q, got, tt.want)
 			}
 		})
 	}

@@ -1,9 +1,10 @@
 package main
 
 import (
-	"slices"
 	"syscall"
 	"time"
+
+	"github.com/timbre-ai/timbre/bench/machine"
 )
 
 // run is one measured utterance.
@@ -26,20 +27,6 @@ func (r run) rtf() float64 {
 		return 0
 	}
 	return r.total.Seconds() / r.audio.Seconds()
-}
-
-// quantile is the nearest-rank q-quantile (0 < q ≤ 1) of xs: the smallest
-// value with at least q of the values at or below it. With 5 values p90 is
-// the largest.
-func quantile[T ~int64 | ~float64](xs []T, q float64) T {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	rank := int(q*float64(len(s)) + 0.999999)
-	rank = min(max(rank, 1), len(s))
-	return s[rank-1]
 }
 
 // summary is what the report prints of a series of runs.
@@ -71,10 +58,10 @@ func summarise(runs []run) summary {
 		heard += r.audio
 	}
 	s.firstKnown = len(firsts) == len(runs) && len(runs) > 0
-	s.first50, s.first90 = quantile(firsts, 0.5), quantile(firsts, 0.9)
-	s.total50, s.total90 = quantile(totals, 0.5), quantile(totals, 0.9)
-	s.audio50 = quantile(audios, 0.5)
-	s.rtf50, s.rtf90 = quantile(rtfs, 0.5), quantile(rtfs, 0.9)
+	s.first50, s.first90 = machine.Quantile(firsts, 0.5), machine.Quantile(firsts, 0.9)
+	s.total50, s.total90 = machine.Quantile(totals, 0.5), machine.Quantile(totals, 0.9)
+	s.audio50 = machine.Quantile(audios, 0.5)
+	s.rtf50, s.rtf90 = machine.Quantile(rtfs, 0.5), machine.Quantile(rtfs, 0.9)
 	if cpu > 0 && wall > 0 {
 		s.cpuSet = true
 		s.cores = cpu.Seconds() / wall.Seconds()
