@@ -196,11 +196,23 @@ func TestCloneVoice(t *testing.T) {
 		t.Fatalf("similar after a second clone: %+v", similar.Items)
 	}
 
+	// A public agent speaks its owner's cloned voice to everyone.
+	agentID := newAgent(t, u, map[string]any{"name": "Harbourmaster", "voice_id": v.ID, "visibility": "public",
+		"first_mes": "The ferry is late again. Mind the ropes on the quay."})
+	conv, greeting := startChat(t, other, agentID)
+	messageSpeech := "/api/conversations/" + conv + "/messages/" + greeting["id"].(string) + "/speech"
+	if heard := decodeWAV(t, other.json("GET", messageSpeech, nil).must(t, 200).body); seconds(heard) < 1 {
+		t.Fatalf("the agent's cloned voice to another user: %.2f s", seconds(heard))
+	}
+
 	// Deleting it: gone from the catalog, and speech in it is refused.
 	other.json("DELETE", "/api/voices/"+v.ID, nil).must(t, 404)
 	u.json("DELETE", "/api/voices/"+v.ID, nil).must(t, 204)
 	u.json("DELETE", "/api/voices/"+v.ID, nil).must(t, 404)
 	speak(key, v.ID).must(t, 400)
+	if code, _ := other.json("GET", messageSpeech, nil).must(t, 422).errorCode(t); code != "agent_voice_unavailable" {
+		t.Fatalf("an agent whose cloned voice was deleted: %s", code)
+	}
 	if got := ids(u); len(got) != 3 || got[2] != secondID {
 		t.Fatalf("catalog after delete: %v", got)
 	}

@@ -282,7 +282,12 @@ func (h *handlers) messageSpeech(c echo.Context) error {
 		return &Error{Status: http.StatusUnprocessableEntity, Code: "agent_has_no_voice",
 			Message: "This agent has no voice; its owner can choose one in the agent editor."}
 	}
-	return h.streamSpeech(c, voice.Speech{Voice: a.VoiceID, Owner: a.OwnerID, Text: m.Content, SampleRate: speechRate}, "wav")
+	err = h.streamSpeech(c, voice.Speech{Voice: a.VoiceID, Owner: a.OwnerID, Text: m.Content, SampleRate: speechRate}, "wav")
+	if errors.Is(err, tts.ErrUnknownVoice) {
+		return &Error{Status: http.StatusUnprocessableEntity, Code: "agent_voice_unavailable", Err: err,
+			Message: "This agent's voice is no longer available (a cloned voice deleted, or a voice this server lacks); its owner can choose another in the agent editor."}
+	}
+	return err
 }
 
 // voiceError maps the voice domain's errors; nil for others.
