@@ -37,9 +37,9 @@ const (
 const ConsentText = "This is my own voice, or I have the speaker's permission to clone it. " +
 	"Timbre stores the recording and who gave consent and when."
 
-// profileText is what a built-in voice reads to measure its profile: about
+// ProfileText is what a built-in voice reads to measure its profile: about
 // fifteen seconds of varied English.
-const profileText = "The quick brown fox jumps over the lazy dog. " +
+const ProfileText = "The quick brown fox jumps over the lazy dog. " +
 	"She sells sea shells by the sea shore, and the shells she sells are surely seashells. " +
 	"How much wood would a woodchuck chuck, if a woodchuck could chuck wood? " +
 	"Peter Piper picked a peck of pickled peppers. Is this the right way to the old harbour?"
@@ -237,7 +237,7 @@ type base struct {
 }
 
 // baseProfiles measures each built-in voice's profile once, by having it
-// read profileText.
+// read ProfileText.
 func (s *Service) baseProfiles(ctx context.Context) ([]base, error) {
 	s.basesMu.Lock()
 	defer s.basesMu.Unlock()
@@ -246,7 +246,7 @@ func (s *Service) baseProfiles(ctx context.Context) ([]base, error) {
 		p, ok := s.bases[v.ID]
 		if !ok {
 			var samples []float32
-			err := s.engine.Stream(ctx, tts.Request{Voice: v.ID, Text: profileText}, func(c tts.Chunk) error {
+			err := s.engine.Stream(ctx, tts.Request{Voice: v.ID, Text: ProfileText}, func(c tts.Chunk) error {
 				samples = append(samples, c.Samples...)
 				return nil
 			})

@@ -61,14 +61,6 @@ func textsB() []string {
 	}
 }
 
-// profileText is what the platform has each built-in voice read to measure
-// its profile for clone.Nearest and the Converter: a copy of voice's
-// unexported profileText (voice/clones.go), which it must follow.
-const profileText = "The quick brown fox jumps over the lazy dog. " +
-	"She sells sea shells by the sea shore, and the shells she sells are surely seashells. " +
-	"How much wood would a woodchuck chuck, if a woodchuck could chuck wood? " +
-	"Peter Piper picked a peck of pickled peppers. Is this the right way to the old harbour?"
-
 type options struct {
 	dataDir  string
 	speakers []speaker

@@ -144,10 +144,10 @@ func measure(ctx context.Context, o options, dir string) (*results, error) {
 }
 
 // measureBases measures each built-in voice's profile as the platform does,
-// from its reading of profileText.
+// from its reading of voice.ProfileText.
 func (m *measurer) measureBases(ctx context.Context) error {
 	for _, v := range m.engine.Voices() {
-		_, samples, err := synthesise(ctx, m.engine, v.ID, profileText)
+		_, samples, err := synthesise(ctx, m.engine, v.ID, voice.ProfileText)
 		if err != nil {
 			return err
 		}
