@@ -26,15 +26,28 @@ import (
 // harmonic spacing, so the envelope correction below stays small.
 // Unvoiced frames (fricatives, pauses) and the band above maxVoicedHz pass
 // through unshifted: noise has no pitch, and shifting it would only blur it.
+// The target F0 of a frame is the target median times the frame's F0 over
+// the input's running median (its voiced frames so far; the first half
+// second of voicing blended with the base profile's median), to the power of the
+// spread ratio. Shifting from the input's own median rather than from the
+// base profile's lands on the target median even when the base voice reads
+// this text higher or lower than it read the profile text (±0.5 st is
+// usual), and keeps the spread scaling from amplifying that offset.
 //
 // Timbre. Every bin is scaled by the frame's own cepstral envelope warped
 // along frequency by the formant ratio α, over the envelope where the bin
 // came from — |Y(f)| = |X(k)| · E(f/α) / E(k) — and by a fixed equaliser G(f)
 // that takes the base voice's long-term harmonic envelope, so warped, to
-// the target's: G(f) = T(f) / B(f/α), normalised to keep the level. G is
+// the target's: G(f) = T(f) / B(f/α), normalised to keep the level,
+// smoothed across neighbouring mel bands and limited to ±15 dB. G is
 // measured on voiced speech, so unvoiced frames get half of it (within
-// ±6 dB). Harmonics made from fewer or more input harmonics are scaled by
-// √(f0′/f0), which keeps the power per hertz, and so the loudness.
+// ±6 dB). The warp is dropped (α = 1) when it would move the formants
+// against a pitch shift of a semitone or more (a lower voice with higher
+// formants): such a voice is outside what ASR and listeners expect, and
+// costs intelligibility far more than it buys in similarity; the equaliser
+// alone gets about as close to such a target's spectrum. Harmonics made
+// from fewer or more input harmonics are scaled by √(f0′/f0), which keeps
+// the power per hertz, and so the loudness.
 //
 // Streaming. Frames sit at fixed positions of the stream, every hop samples
 // from −(size−hop), and a sample is emitted once the last frame that covers
@@ -54,11 +67,16 @@ const (
 	minSpread         = 0.5
 	maxSpread         = 2.0
 	maxEQdB           = 15
+	eqSmoothing       = 1 // passes of a [¼ ½ ¼] filter across the mel bands
+	opposingShift     = 1 // semitones; see limitWarp
 	maxEQUnvoicedDB   = 6
 	maxEnvRatioDB     = 24 // per-bin envelope correction
 	// converterYIN is the YIN window in the converter: short enough that a
 	// frame holds it and its longest lag.
 	converterYIN = 0.02
+	// centrePrior is the weight, in seconds of voiced frames, of the base
+	// profile's median in the running median of the input's pitch.
+	centrePrior = 0.5
 )
 
 // Converter changes a voice toward a target Profile, as a stream. It is not
@@ -68,6 +86,7 @@ type Converter struct {
 	plan         *fft
 	smoother     *envelopeSmoother
 	pitch        *yin
+	centre       *pitchCentre
 	win          []float64
 	olaGain      float64 // 1 / Σ w² over the frames that overlap a sample
 
@@ -104,11 +123,13 @@ type Converter struct {
 // of profile to. Both profiles must be valid (Profile.Validate); the error
 // wraps ErrProfile, or audio.ErrFormat for a bad rate.
 //
-// The pitch moves from from.F0Median to to.F0Median (at most 15 semitones)
-// and its spread scales by to.F0Std / from.F0Std (0.5–2); formants move by
-// the geometric mean of the F1–F3 ratios (0.8–1.25); the equaliser is
-// limited to ±15 dB. The output keeps about the input's level and is not
-// limited: samples beyond ±1 are the caller's to clip or not.
+// The pitch moves from the input's running median (seeded with
+// from.F0Median) to to.F0Median (at most 15 semitones) and its spread
+// scales by to.F0Std / from.F0Std (0.5–2); formants move by the geometric
+// mean of the F1–F3 ratios (0.8–1.25), or not at all when that is against
+// the direction of the pitch shift; the equaliser is limited to ±15 dB.
+// The output keeps about the input's level and is not limited: samples
+// beyond ±1 are the caller's to clip or not.
 func NewConverter(from, to Profile, rate int) (*Converter, error) {
 	if err := (audio.Format{SampleRate: rate, Channels: 1}).Validate(); err != nil {
 		return nil, fmt.Errorf("clone: converter: %w", err)
@@ -129,6 +150,7 @@ func NewConverter(from, to Profile, rate int) (*Converter, error) {
 	}
 	c.smoother = newEnvelopeSmoother(c.plan, rate)
 	c.pitch = newYIN(rate, converterYIN)
+	c.centre = newPitchCentre()
 	c.olaGain = 1 / sumSquaresAtHop(c.win, c.hop)
 	c.binHz = float64(rate) / float64(n)
 	c.mvfBin = min(int(maxVoicedHz/c.binHz), n/2)
@@ -142,7 +164,7 @@ func NewConverter(from, to Profile, rate int) (*Converter, error) {
 	}
 	c.remap = math.Abs(shift) > 0.05 || math.Abs(c.spread-1) > 0.02
 	c.f0Lo, c.f0Hi = max(MinF0, from.F0Median/2.5), min(MaxF0, from.F0Median*2.5)
-	c.alpha = warpFactor(from, to)
+	c.alpha = limitWarp(warpFactor(from, to), shift)
 	c.logGain = equaliser(from, to, c.alpha, n, rate)
 	// The profiles describe voiced speech only. Fricatives have most of
 	// their energy where voiced spectra have little, and the full
@@ -192,6 +214,18 @@ func warpFactor(from, to Profile) float64 {
 	return max(minWarp, min(maxWarp, math.Exp(sum/wsum)))
 }
 
+// limitWarp drops the formant warp alpha when it moves the formants
+// against a pitch shift of at least opposingShift semitones: a voice made
+// lower with higher formants (or higher with lower ones) is one no speaker
+// has, and ASR stops understanding it, while the equaliser alone comes as
+// close to such a target's spectrum.
+func limitWarp(alpha, shift float64) float64 {
+	if math.Abs(shift) >= opposingShift && math.Log(alpha)*shift < 0 {
+		return 1
+	}
+	return alpha
+}
+
 // equaliser returns, per bin of an n-point spectrum at rate, the natural-log
 // amplitude gain that takes from's long-term envelope, warped by alpha, to
 // to's: G(f) = T(f) − B(f/α) in dB on the mel bands, less its power-weighted
@@ -210,9 +244,15 @@ func equaliser(from, to Profile, alpha float64, n, rate int) []float64 {
 	}
 	level := 10 * math.Log10(pt/pb)
 	smooth := make([]float64, bands)
+	for range eqSmoothing {
+		for m := range g {
+			l, r := g[max(m-1, 0)], g[min(m+1, bands-1)]
+			smooth[m] = 0.25*l + 0.5*g[m] + 0.25*r
+		}
+		g, smooth = smooth, g
+	}
 	for m := range g {
-		l, r := g[max(m-1, 0)], g[min(m+1, bands-1)]
-		smooth[m] = clampAbs(0.25*l+0.5*g[m]+0.25*r-level, maxEQdB)
+		smooth[m] = clampAbs(g[m]-level, maxEQdB)
 	}
 	gain := make([]float64, n/2+1)
 	top := to.EnvelopeHz[bands-1]
@@ -269,7 +309,10 @@ func (c *Converter) Latency() time.Duration {
 // up).
 func (c *Converter) Warp() float64 { return c.alpha }
 
-// PitchShift is the median pitch shift the converter applies, in semitones.
+// PitchShift is the median pitch shift the profiles ask for, in semitones:
+// to's median over from's. The converter shifts from the input's own running
+// median, so on a text the base voice reads higher or lower than its
+// profile's the shift applied differs by as much.
 func (c *Converter) PitchShift() float64 {
 	return semitones(c.targetF0) - semitones(c.baseF0)
 }
@@ -281,6 +324,7 @@ func (c *Converter) reset() {
 	c.inPos = -int64(pre)
 	c.acc = append(c.acc[:0], make([]float64, c.n)...)
 	c.consumed, c.emitted = 0, 0
+	c.centre.reset(c.baseF0, centrePrior*float64(c.rate)/float64(c.hop))
 	c.harmPhase = c.harmPhase[:0]
 	c.harmHz = c.harmHz[:0]
 	c.voicedRun = false
@@ -455,10 +499,14 @@ func (c *Converter) peakNear(hz, radius float64) (int, float64, bool) {
 // harmonics makes the output's harmonics below the maximum voiced frequency
 // at multiples of the target F0 for input F0 f0.
 func (c *Converter) harmonics(f0 float64) {
-	// f1 = targetF0 · (f0/baseF0)^spread, the melody's excursions scaled
-	// but kept within an octave of the target median.
-	excursion := clampAbs(c.spread*math.Log2(f0/c.baseF0), 1)
-	f1 := c.targetF0 * math.Exp2(excursion)
+	// f1 = targetF0 · (f0/centre)^spread, the melody's excursions around
+	// the input's own running median scaled but kept within an octave of
+	// the target median.
+	c.centre.add(f0)
+	centre := c.centre.median()
+	excursion := clampAbs(c.spread*math.Log2(f0/centre), 1)
+	move := clampAbs(math.Log2(c.targetF0/centre), maxShiftSemitones/12.0)
+	f1 := centre * math.Exp2(move+excursion)
 	width := min(f0, f1) / 2
 	// Making f0/f1 harmonics out of each input harmonic multiplies the
 	// power per hertz by f0/f1; this keeps it, and so the loudness.

@@ -398,3 +398,61 @@ func BenchmarkConverter(b *testing.B) {
 	audioSec := float64(len(jenny)) / piperRate * float64(b.N)
 	b.ReportMetric(time.Since(start).Seconds()/audioSec, "RTF")
 }
+
+// TestConverterFollowsTheInputsPitch converts speech whose base profile
+// puts its median a semitone off (as when the voice read its profile text
+// higher or lower than this one): the converter shifts from the input's own
+// running median, so the output still lands on the target median.
+func TestConverterFollowsTheInputsPitch(t *testing.T) {
+	t.Parallel()
+	jenny := speech(t, "jenny", textFox+" "+textRain)
+	actual := profile(t, jenny)
+	for _, off := range []float64{-1, 1} {
+		base := actual
+		base.F0Median *= math.Exp2(off / 12)
+		target := actual
+		target.F0Median *= math.Exp2(2.0 / 12)
+		got := profile(t, convert(t, base, target, jenny))
+		d := F0MedianDistance(got, target)
+		t.Logf("profile %+.0f st off: output median %.1f Hz, target %.1f Hz (%.2f st)", off, got.F0Median, target.F0Median, d)
+		if d > 0.25 {
+			t.Errorf("profile %+.0f st off: output median %.1f Hz is %.2f st from the target %.1f Hz", off, got.F0Median, d, target.F0Median)
+		}
+	}
+}
+
+func TestLimitWarp(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		alpha, shift, want float64
+	}{
+		{1.15, -5.7, 1},    // lower voice, higher formants: dropped
+		{0.9, 3, 1},        // higher voice, lower formants: dropped
+		{0.96, -5.7, 0.96}, // both down: kept
+		{1.2, 3.4, 1.2},    // both up: kept
+		{1.08, -0.5, 1.08}, // shift too small to matter: kept
+	}
+	for _, c := range cases {
+		if got := limitWarp(c.alpha, c.shift); got != c.want {
+			t.Errorf("limitWarp(%v, %v) = %v, want %v", c.alpha, c.shift, got, c.want)
+		}
+	}
+}
+
+func TestPitchCentre(t *testing.T) {
+	t.Parallel()
+	p := newPitchCentre()
+	p.reset(100, 10)
+	if got := p.median(); math.Abs(semitones(got)-semitones(100)) > 0.05 {
+		t.Fatalf("seeded median %.2f Hz, want 100", got)
+	}
+	for range 30 {
+		p.add(120)
+	}
+	for range 5 {
+		p.add(300)
+	}
+	if got := p.median(); math.Abs(semitones(got)-semitones(120)) > 0.05 {
+		t.Errorf("median %.2f Hz after 30 frames at 120 Hz over a prior of 10 at 100, want 120", got)
+	}
+}

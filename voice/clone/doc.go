@@ -13,7 +13,9 @@
 //     turns it into 64 numbers for a pgvector cosine search.
 //   - Nearest picks the built-in voice to start from, and a Converter
 //     turns that voice's speech, chunk by chunk as the TTS delivers it,
-//     toward the profile: pitch, spread, formants and spectral balance.
+//     toward the profile: pitch (from the input's own running median to
+//     the profile's), spread, formants (unless they would move against the
+//     pitch) and spectral balance.
 //   - F0MedianDistance and MFCCDistance measure how close a conversion came.
 //
 // Everything runs on the CPU; a 30 s recording is analysed in well under a
