@@ -18,8 +18,10 @@ import (
 const (
 	// DefaultName is the default connection name.
 	DefaultName = "timbre"
-	// DefaultStreamIdleTimeout is the default Config.StreamIdleTimeout.
-	DefaultStreamIdleTimeout = 2 * time.Second
+	// DefaultStreamIdleTimeout is the default Config.StreamIdleTimeout:
+	// three missed heartbeats, so that a caller learns of a dead worker
+	// well within two seconds.
+	DefaultStreamIdleTimeout = 1500 * time.Millisecond
 	// DefaultStreamHeartbeat is the default Config.StreamHeartbeat.
 	DefaultStreamHeartbeat = 500 * time.Millisecond
 
