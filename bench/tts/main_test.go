@@ -10,35 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/klauspost/compress/zstd"
-
-	"github.com/timbre-ai/timbre/bench/machine"
 )
-
-func TestQuantile(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name string
-		xs   []float64
-		q    float64
-		want float64
-	}{
-		{"empty", nil, 0.5, 0},
-		{"one", []float64{3}, 0.9, 3},
-		{"median of five, unsorted", []float64{5, 1, 4, 2, 3}, 0.5, 3},
-		{"p90 of five is the largest", []float64{5, 1, 4, 2, 3}, 0.9, 5},
-		{"median of four is the lower middle", []float64{4, 1, 3, 2}, 0.5, 2},
-		{"p90 of ten", []float64{10, 9, 8, 7, 6, 5, 4, 3, 2, 1}, 0.9, 9},
-		{"max", []float64{2, 7, 1}, 1, 7},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			if got := machine.Quantile(tt.xs, tt.q); got != tt.want {
-				t.Errorf("machine.Quantile(%v, %v) = %v, want %v", tt.xs, tt.q, got, tt.want)
-			}
-		})
-	}
-}
 
 func TestSummarise(t *testing.T) {
 	t.Parallel()

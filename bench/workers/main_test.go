@@ -16,34 +16,7 @@ import (
 	"github.com/timbre-ai/timbre/bus/bustest"
 	"github.com/timbre-ai/timbre/voice/tts"
 	"github.com/timbre-ai/timbre/voice/worker"
-
-	"github.com/timbre-ai/timbre/bench/machine"
 )
-
-func TestQuantile(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name string
-		xs   []float64
-		q    float64
-		want float64
-	}{
-		{"empty", nil, 0.5, 0},
-		{"one", []float64{3}, 0.95, 3},
-		{"median of five, unsorted", []float64{5, 1, 4, 2, 3}, 0.5, 3},
-		{"p95 of five is the largest", []float64{5, 1, 4, 2, 3}, 0.95, 5},
-		{"p95 of twenty is the 19th", []float64{20, 19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1}, 0.95, 19},
-		{"median of four is the lower middle", []float64{4, 1, 3, 2}, 0.5, 2},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			if got := machine.Quantile(tt.xs, tt.q); got != tt.want {
-				t.Errorf("machine.Quantile(%v, %v) = %v, want %v", tt.xs, tt.q, got, tt.want)
-			}
-		})
-	}
-}
 
 func TestFailure(t *testing.T) {
 	t.Parallel()
