@@ -19,6 +19,7 @@ import (
 	"github.com/timbre-ai/timbre/voice/clone"
 	"github.com/timbre-ai/timbre/voice/codec"
 	"github.com/timbre-ai/timbre/voice/tts"
+	"github.com/timbre-ai/timbre/voice/worker"
 )
 
 // Cloning limits.
@@ -449,10 +450,10 @@ func cosineDistance(a, b []float32) float64 {
 }
 
 // speaker is how a Speech request sounds: the built-in voice that
-// synthesises it and, for a cloned voice, the converter toward it.
+// synthesises it and, for a cloned voice, the conversion toward it.
 type speaker struct {
-	voice     tts.Voice
-	converter *clone.Converter
+	voice      tts.Voice
+	conversion *worker.Conversion
 }
 
 // speakerFor resolves a voice id for sp: a built-in voice, or a cloned
@@ -473,9 +474,5 @@ func (s *Service) speakerFor(ctx context.Context, sp Speech) (speaker, error) {
 	if err != nil {
 		return speaker{}, err
 	}
-	conv, err := clone.NewConverter(b.profile, c.profile, b.voice.SampleRate)
-	if err != nil {
-		return speaker{}, fmt.Errorf("voice: converter for %s: %w", c.ID, err)
-	}
-	return speaker{voice: b.voice, converter: conv}, nil
+	return speaker{voice: b.voice, conversion: &worker.Conversion{From: b.profile, To: c.profile}}, nil
 }

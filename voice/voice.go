@@ -27,6 +27,7 @@ import (
 	"github.com/timbre-ai/timbre/voice/audio"
 	"github.com/timbre-ai/timbre/voice/clone"
 	"github.com/timbre-ai/timbre/voice/tts"
+	"github.com/timbre-ai/timbre/voice/worker"
 )
 
 // Limits of the text a request may speak.
@@ -250,28 +251,25 @@ func (s *Service) Speak(ctx context.Context, sp Speech, onAudio func(audio.Frame
 	return nil
 }
 
-// speak streams req from the engine, through who's converter when it has
-// one. The converter runs across sentences, so the joins have no clicks;
-// its tail comes as a last chunk.
+// converting is an engine that converts voices where it synthesises: the
+// voice workers' client.
+type converting interface {
+	CanConvert(voice string) bool
+	StreamConverted(ctx context.Context, req tts.Request, conv *worker.Conversion, onChunk func(tts.Chunk) error) error
+}
+
+// speak streams req from the engine, converted toward who's cloned voice
+// when it has one: by the voice workers when they can, else here. One
+// converter runs across the sentences, so the joins have no seams; its
+// tail comes as a last chunk.
 func (s *Service) speak(ctx context.Context, who speaker, req tts.Request, onChunk func(tts.Chunk) error) error {
-	if who.converter == nil {
+	if who.conversion == nil {
 		return s.engine.Stream(ctx, req, onChunk)
 	}
-	var out []float32
-	last := tts.Chunk{SampleRate: who.voice.SampleRate}
-	err := s.engine.Stream(ctx, req, func(c tts.Chunk) error {
-		out = who.converter.Process(out[:0], c.Samples)
-		last = c
-		c.Samples = out
-		return onChunk(c)
-	})
-	if err != nil {
-		return err
+	if remote, ok := s.engine.(converting); ok && remote.CanConvert(req.Voice) {
+		return remote.StreamConverted(ctx, req, who.conversion, onChunk)
 	}
-	last.Seq++
-	last.Text = ""
-	last.Samples = who.converter.Flush(out[:0])
-	return onChunk(last)
+	return worker.Converted(ctx, s.engine, req, who.conversion, onChunk)
 }
 
 // Close frees the engine.

@@ -386,7 +386,7 @@ var errNoCandidate = errors.New("worker: no worker left to try")
 // pick chooses where to send a request for voice: the live worker with
 // the most free slots, not in excluded; the shared subject when no worker
 // is known. It counts the request as running on the worker.
-func (c *Client) pick(voice string, excluded map[string]bool) (id, subject string, err error) {
+func (c *Client) pick(voice string, convert bool, excluded map[string]bool) (id, subject string, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := time.Now()
@@ -401,7 +401,7 @@ func (c *Client) pick(voice string, excluded map[string]bool) (id, subject strin
 			continue
 		}
 		anyVoice = true
-		if excluded[m.advert.ID] {
+		if excluded[m.advert.ID] || (convert && !m.advert.has(FeatureConvert)) {
 			continue
 		}
 		if best == nil || better(m, best) {
@@ -409,8 +409,10 @@ func (c *Client) pick(voice string, excluded map[string]bool) (id, subject strin
 		}
 	}
 	switch {
-	case !anyLive:
+	case !anyLive && !convert:
 		return "", anySubject(c.cfg.Subject), nil
+	case !anyLive:
+		return "", "", errNoCandidate
 	case !anyVoice:
 		return "", "", fmt.Errorf("worker: no voice worker speaks %q: %w", voice, tts.ErrUnknownVoice)
 	case best == nil:
@@ -419,6 +421,20 @@ func (c *Client) pick(voice string, excluded map[string]bool) (id, subject strin
 	best.inflight++
 	best.sent++
 	return best.advert.ID, directSubject(c.cfg.Subject, best.advert.ID), nil
+}
+
+// CanConvert reports whether a live worker that speaks voice converts
+// voices (StreamConverted).
+func (c *Client) CanConvert(voice string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	for _, m := range c.members {
+		if m.live(now) && m.advert.hasVoice(voice) && m.advert.has(FeatureConvert) {
+			return true
+		}
+	}
+	return false
 }
 
 // better orders candidates: most free slots, then the one this client has

@@ -4,8 +4,8 @@
 // workers in process by default; `timbre worker` processes on other machines
 // (CPU or GPU) join the same pool with nothing else changed.
 //
-// worker may import the standard library, bus, voice/tts, voice/audio, the
-// NATS client and the Prometheus client. It never imports api, the database
+// worker may import the standard library, bus, voice/tts, voice/audio,
+// voice/clone, the NATS client and the Prometheus client. It never imports api, the database
 // or the realtime pipeline.
 //
 // # Subjects
@@ -32,7 +32,13 @@
 //	{"protocol": 1, "voice": "jenny", "text": "Hello there.", "speed": 1}
 //
 // protocol is [Protocol]; a worker answers any other value, and anything it
-// cannot parse, with a bad_request error.
+// cannot parse, with a bad_request error. A request for a cloned voice adds
+// "convert": {"from": <base profile>, "to": <cloned profile>} (clone.Profile
+// JSON): the worker converts the voice with one clone.Converter across the
+// sentences and sends the converter's tail as a last chunk without text.
+// Only workers whose advert lists the feature "convert" get such requests
+// ([Client.StreamConverted], [Client.CanConvert]); a caller with no such
+// worker converts by itself ([Converted]).
 //
 // # Reply chunks
 //

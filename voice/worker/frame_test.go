@@ -232,23 +232,23 @@ func FuzzDecodeFrame(f *testing.F) {
 func TestRequestRoundTrip(t *testing.T) {
 	t.Parallel()
 	req := tts.Request{Voice: "jenny", Text: "Hi. \"Quoted\" é", Speed: 1.25}
-	b, err := encodeRequest(req)
+	b, err := encodeRequest(req, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := decodeRequest(b)
+	got, conv, err := decodeRequest(b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got != req {
-		t.Errorf("decodeRequest = %+v, want %+v", got, req)
+	if got != req || conv != nil {
+		t.Errorf("decodeRequest = %+v, %v; want %+v, no conversion", got, conv, req)
 	}
 	for _, bad := range []string{``, `{`, `[]`, `{"voice":"jenny","text":"hi"}`, `{"protocol":2,"voice":"jenny","text":"hi"}`} {
-		if _, err := decodeRequest([]byte(bad)); !errors.Is(err, ErrProtocol) {
+		if _, _, err := decodeRequest([]byte(bad)); !errors.Is(err, ErrProtocol) {
 			t.Errorf("decodeRequest(%q) = %v, want ErrProtocol", bad, err)
 		}
 	}
-	if _, err := encodeRequest(tts.Request{Voice: "jenny", Text: "hi", Speed: math.NaN()}); !errors.Is(err, tts.ErrBadSpeed) {
+	if _, err := encodeRequest(tts.Request{Voice: "jenny", Text: "hi", Speed: math.NaN()}, nil); !errors.Is(err, tts.ErrBadSpeed) {
 		t.Errorf("encodeRequest with a NaN speed = %v, want ErrBadSpeed", err)
 	}
 }

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/timbre-ai/timbre/voice/clone"
 	"github.com/timbre-ai/timbre/voice/tts"
 )
 
@@ -70,11 +72,54 @@ type request struct {
 	Voice    string  `json:"voice"`
 	Text     string  `json:"text"`
 	Speed    float64 `json:"speed,omitempty"`
+	// Convert asks for the voice converted toward a cloned voice's profile
+	// (only workers that advertise FeatureConvert get it).
+	Convert *Conversion `json:"convert,omitempty"`
 }
 
-// encodeRequest is the payload for req.
-func encodeRequest(req tts.Request) ([]byte, error) {
-	b, err := json.Marshal(request{Protocol: Protocol, Voice: req.Voice, Text: req.Text, Speed: req.Speed})
+// FeatureConvert is the advert feature of a worker that converts voices
+// (request field convert).
+const FeatureConvert = "convert"
+
+// Conversion is the voice conversion a request asks for: from the base
+// voice's profile to a cloned voice's (see clone.NewConverter).
+type Conversion struct {
+	From clone.Profile `json:"from"`
+	To   clone.Profile `json:"to"`
+}
+
+// Converted synthesises req with engine and converts it toward conv.To:
+// one converter across the sentences (so the joins have no seams), its
+// tail a last chunk without text. Workers run it for StreamConverted; a
+// caller whose engine cannot convert runs it itself.
+func Converted(ctx context.Context, engine tts.Engine, req tts.Request, conv *Conversion, onChunk func(tts.Chunk) error) error {
+	var c *clone.Converter
+	var out []float32
+	var last tts.Chunk
+	err := engine.Stream(ctx, req, func(ch tts.Chunk) error {
+		if c == nil {
+			var err error
+			if c, err = clone.NewConverter(conv.From, conv.To, ch.SampleRate); err != nil {
+				return fmt.Errorf("%w: converter: %w", tts.ErrEngine, err)
+			}
+		}
+		out = c.Process(out[:0], ch.Samples)
+		last = ch
+		ch.Samples = out
+		return onChunk(ch)
+	})
+	if err != nil || c == nil {
+		return err
+	}
+	last.Seq++
+	last.Text = ""
+	last.Samples = c.Flush(out[:0])
+	return onChunk(last)
+}
+
+// encodeRequest is the payload for req, converted by conv when it is not nil.
+func encodeRequest(req tts.Request, conv *Conversion) ([]byte, error) {
+	b, err := json.Marshal(request{Protocol: Protocol, Voice: req.Voice, Text: req.Text, Speed: req.Speed, Convert: conv})
 	if err != nil {
 		// Only a NaN or infinite speed gets here.
 		return nil, fmt.Errorf("%w: %w", tts.ErrBadSpeed, err)
@@ -83,15 +128,23 @@ func encodeRequest(req tts.Request) ([]byte, error) {
 }
 
 // decodeRequest reads a request payload.
-func decodeRequest(data []byte) (tts.Request, error) {
+func decodeRequest(data []byte) (tts.Request, *Conversion, error) {
 	var r request
 	if err := json.Unmarshal(data, &r); err != nil {
-		return tts.Request{}, fmt.Errorf("%w: request is not JSON: %w", ErrProtocol, err)
+		return tts.Request{}, nil, fmt.Errorf("%w: request is not JSON: %w", ErrProtocol, err)
 	}
 	if r.Protocol != Protocol {
-		return tts.Request{}, fmt.Errorf("%w: request protocol %d, this worker speaks %d", ErrProtocol, r.Protocol, Protocol)
+		return tts.Request{}, nil, fmt.Errorf("%w: request protocol %d, this worker speaks %d", ErrProtocol, r.Protocol, Protocol)
 	}
-	return tts.Request{Voice: r.Voice, Text: r.Text, Speed: r.Speed}, nil
+	if r.Convert != nil {
+		if err := r.Convert.From.Validate(); err != nil {
+			return tts.Request{}, nil, fmt.Errorf("%w: conversion from: %w", ErrProtocol, err)
+		}
+		if err := r.Convert.To.Validate(); err != nil {
+			return tts.Request{}, nil, fmt.Errorf("%w: conversion to: %w", ErrProtocol, err)
+		}
+	}
+	return tts.Request{Voice: r.Voice, Text: r.Text, Speed: r.Speed}, r.Convert, nil
 }
 
 // Advert is what a worker tells the pool about itself.
@@ -121,7 +174,13 @@ type Advert struct {
 	AdvertiseEveryMS int64 `json:"advertise_every_ms"`
 	// Leaving says the worker is stopping and takes no more requests.
 	Leaving bool `json:"leaving,omitempty"`
+	// Features lists what the worker does beyond synthesis
+	// (FeatureConvert).
+	Features []string `json:"features,omitempty"`
 }
+
+// has reports whether the advert lists feature.
+func (a *Advert) has(feature string) bool { return slices.Contains(a.Features, feature) }
 
 // hasVoice reports whether the advert lists voice id.
 func (a *Advert) hasVoice(id string) bool {

@@ -29,10 +29,18 @@ const (
 // bus.ErrWorkerLost for silence — and nothing is retried. onChunk's error
 // stops the synthesis and is returned as it is.
 func (c *Client) Stream(ctx context.Context, req tts.Request, onChunk func(tts.Chunk) error) error {
+	return c.StreamConverted(ctx, req, nil, onChunk)
+}
+
+// StreamConverted is Stream with the voice converted on the worker toward
+// conv.To (nil: not converted), by one of the workers that advertise
+// FeatureConvert (see CanConvert). The converter's tail arrives as a last
+// chunk without text.
+func (c *Client) StreamConverted(ctx context.Context, req tts.Request, conv *Conversion, onChunk func(tts.Chunk) error) error {
 	if c.isClosed() {
 		return ErrClosed
 	}
-	body, err := encodeRequest(req)
+	body, err := encodeRequest(req, conv)
 	if err != nil {
 		return err
 	}
@@ -41,7 +49,7 @@ func (c *Client) Stream(ctx context.Context, req tts.Request, onChunk func(tts.C
 		ctx, cancel = context.WithTimeout(ctx, c.cfg.DefaultTimeout)
 		defer cancel()
 	}
-	s := &stream{c: c, voice: req.Voice, body: body, onChunk: onChunk, start: time.Now(), excluded: map[string]bool{}}
+	s := &stream{c: c, voice: req.Voice, convert: conv != nil, body: body, onChunk: onChunk, start: time.Now(), excluded: map[string]bool{}}
 	c.metrics.queueDepth.Inc()
 	defer s.answer()
 	err = s.run(ctx)
@@ -51,8 +59,10 @@ func (c *Client) Stream(ctx context.Context, req tts.Request, onChunk func(tts.C
 
 // stream is one Stream call.
 type stream struct {
-	c       *Client
-	voice   string
+	c     *Client
+	voice string
+	// convert says the request needs a worker with FeatureConvert.
+	convert bool
 	body    []byte
 	onChunk func(tts.Chunk) error
 	start   time.Time
@@ -89,7 +99,7 @@ func (s *stream) run(ctx context.Context) error {
 	var last attempt
 	var queued time.Time // when the first busy reply came
 	for n := 1; ; n++ {
-		id, subject, err := s.c.pick(s.voice, s.excluded)
+		id, subject, err := s.c.pick(s.voice, s.convert, s.excluded)
 		if errors.Is(err, errNoCandidate) {
 			return s.giveUp(n-1, last)
 		}

@@ -273,6 +273,7 @@ func (w *Worker) advert(leaving bool) Advert {
 		StartedAt:        w.started,
 		AdvertiseEveryMS: w.cfg.AdvertiseEvery.Milliseconds(),
 		Leaving:          leaving,
+		Features:         []string{FeatureConvert},
 	}
 	if leaving {
 		a.Free = 0
@@ -353,7 +354,7 @@ func (w *Worker) signalChange() {
 // handle answers one request (a bus.StreamHandler).
 func (w *Worker) handle(ctx context.Context, data []byte, sw *bus.StreamWriter) error {
 	received := time.Now()
-	req, err := decodeRequest(data)
+	req, conv, err := decodeRequest(data)
 	if err != nil {
 		return w.fail(codeBadRequest, err)
 	}
@@ -370,7 +371,7 @@ func (w *Worker) handle(ctx context.Context, data []byte, sw *bus.StreamWriter) 
 		sentences int
 		audioSec  float64
 	)
-	err = w.engine.Stream(ctx, req, func(c tts.Chunk) error {
+	send := func(c tts.Chunk) error {
 		var err error
 		buf, err = encodeFrames(buf, c, w.cfg.SampleFormat, w.cfg.MaxFrameBytes, sw.Send)
 		if err != nil {
@@ -382,7 +383,12 @@ func (w *Worker) handle(ctx context.Context, data []byte, sw *bus.StreamWriter) 
 		sentences++
 		audioSec += float64(len(c.Samples)) / float64(c.SampleRate)
 		return nil
-	})
+	}
+	if conv != nil {
+		err = Converted(ctx, w.engine, req, conv, send)
+	} else {
+		err = w.engine.Stream(ctx, req, send)
+	}
 	elapsed := time.Since(received)
 	w.metrics.synthesis.Observe(elapsed.Seconds())
 	if err != nil {
