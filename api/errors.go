@@ -24,10 +24,10 @@ import (
 // Error is what a client sees: a status, a stable snake_case code and a safe
 // human sentence; Field names the input at fault when there is one.
 type Error struct {
-	Status     int
-	Code       string
-	Message    string
-	Field      string
+	Status  int
+	Code    string
+	Message string
+	Field   string
 	// Reason refines Code where a client acts on it (why a clip was
 	// rejected).
 	Reason     string
