@@ -16,7 +16,7 @@ type Broadcast struct {
 
 // Broadcast returns the fan-out channel on subject.
 func (b *Bus) Broadcast(subject string) (*Broadcast, error) {
-	if err := validateSubject(subject, false); err != nil {
+	if err := ValidateSubject(subject, false); err != nil {
 		return nil, err
 	}
 	return &Broadcast{b: b, subject: subject}, nil

@@ -39,9 +39,9 @@ const (
 	natsNoResponders = "503"
 )
 
-// validateSubject checks a subject that is published to (wildcard false) or
-// subscribed to (wildcard true).
-func validateSubject(subject string, wildcard bool) error {
+// ValidateSubject checks a subject that is published to (wildcard false) or
+// subscribed to (wildcard true); the error wraps ErrInvalidName.
+func ValidateSubject(subject string, wildcard bool) error {
 	if subject == "" {
 		return fmt.Errorf("%w: empty subject", ErrInvalidName)
 	}

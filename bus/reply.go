@@ -43,7 +43,7 @@ func (b *Bus) RequestStream(ctx context.Context, subject string, req []byte) (*R
 	if b.closed.Load() {
 		return nil, ErrClosed
 	}
-	if err := validateSubject(subject, false); err != nil {
+	if err := ValidateSubject(subject, false); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {

@@ -33,7 +33,7 @@ func (b *Bus) Serve(ctx context.Context, subject, queueGroup string, handler Str
 	if b.closed.Load() {
 		return nil, ErrClosed
 	}
-	if err := validateSubject(subject, true); err != nil {
+	if err := ValidateSubject(subject, true); err != nil {
 		return nil, err
 	}
 	if err := validateQueueGroup(queueGroup); err != nil {
@@ -121,7 +121,7 @@ func (b *Bus) serveOne(ctx context.Context, m *nats.Msg, handler StreamHandler, 
 		defer cancelTimeout()
 	}
 	if cs := m.Header.Get(HeaderCancelSubject); cs != "" {
-		if err := validateSubject(cs, false); err != nil {
+		if err := ValidateSubject(cs, false); err != nil {
 			_ = w.finish(KindError, []byte(fmt.Sprintf("invalid %s header: %v", HeaderCancelSubject, err)))
 			return
 		}

@@ -84,7 +84,7 @@ func (c ClientConfig) withDefaults() (ClientConfig, error) {
 	if c.AdvertSubject == "" {
 		c.AdvertSubject = DefaultAdvertSubject
 	}
-	if !validSubject(c.Subject) || !validSubject(c.AdvertSubject) {
+	if bus.ValidateSubject(c.Subject, false) != nil || bus.ValidateSubject(c.AdvertSubject, false) != nil {
 		return c, fmt.Errorf("%w: subjects %q and %q must be NATS subjects without wildcards", ErrInvalidConfig, c.Subject, c.AdvertSubject)
 	}
 	if c.DefaultTimeout == 0 {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/timbre-ai/timbre/voice/clone"
@@ -47,19 +46,6 @@ func validToken(s string) bool {
 	}
 	for _, r := range s {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-			return false
-		}
-	}
-	return true
-}
-
-// validSubject reports whether s is a subject without wildcards.
-func validSubject(s string) bool {
-	if s == "" || strings.ContainsAny(s, " \t\r\n*>") {
-		return false
-	}
-	for _, tok := range strings.Split(s, ".") {
-		if tok == "" {
 			return false
 		}
 	}
