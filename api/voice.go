@@ -53,11 +53,8 @@ func (h *handlers) cloneVoice(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	consent, err := strconv.ParseBool(c.FormValue("consent"))
-	if err != nil || !consent {
-		return &Error{Status: http.StatusUnprocessableEntity, Code: "consent_required", Field: "consent",
-			Message: "Cloning a voice needs consent=true: " + voice.ConsentText}
-	}
+	// Anything but a true value is no consent: the service refuses it.
+	consent, _ := strconv.ParseBool(c.FormValue("consent"))
 	v, err := h.voice.Clone(c.Request().Context(), voice.CloneRequest{
 		OwnerID: callerID(c), Name: c.FormValue("name"), Language: c.FormValue("language"),
 		Consent: consent, IP: c.RealIP(), Audio: data,

@@ -452,7 +452,9 @@ func cosineDistance(a, b []float32) float64 {
 // speaker is how a Speech request sounds: the built-in voice that
 // synthesises it and, for a cloned voice, the conversion toward it.
 type speaker struct {
-	voice      tts.Voice
+	voice tts.Voice
+	// name is the voice's name: the cloned voice's, or the built-in one's.
+	name       string
 	conversion *worker.Conversion
 }
 
@@ -461,7 +463,7 @@ type speaker struct {
 func (s *Service) speakerFor(ctx context.Context, sp Speech) (speaker, error) {
 	if !isCloned(sp.Voice) {
 		v, err := s.Voice(sp.Voice)
-		return speaker{voice: v}, err
+		return speaker{voice: v, name: v.Name}, err
 	}
 	c, err := s.ownedCloned(ctx, sp.Owner, sp.Voice)
 	if errors.Is(err, ErrNotFound) {
@@ -474,5 +476,5 @@ func (s *Service) speakerFor(ctx context.Context, sp Speech) (speaker, error) {
 	if err != nil {
 		return speaker{}, err
 	}
-	return speaker{voice: b.voice, conversion: &worker.Conversion{From: b.profile, To: c.profile}}, nil
+	return speaker{voice: b.voice, name: c.Name, conversion: &worker.Conversion{From: b.profile, To: c.profile}}, nil
 }

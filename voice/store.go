@@ -46,11 +46,12 @@ type store struct {
 const clonedColumns = `id, owner_id, name, language, base_voice, consent_text, consent_by, consent_at,
 	consent_ip, upload_format, clip_seconds, profile, created_at`
 
-func scanCloned(row pgx.Row) (clonedRow, error) {
+// scanCloned reads clonedColumns, then into extra the columns after them.
+func scanCloned(row pgx.Row, extra ...any) (clonedRow, error) {
 	var r clonedRow
 	var seconds float32
-	err := row.Scan(&r.ID, &r.OwnerID, &r.Name, &r.Language, &r.BaseVoice, &r.ConsentText, &r.ConsentBy,
-		&r.ConsentAt, &r.ConsentIP, &r.Format, &seconds, &r.Profile, &r.CreatedAt)
+	err := row.Scan(append([]any{&r.ID, &r.OwnerID, &r.Name, &r.Language, &r.BaseVoice, &r.ConsentText, &r.ConsentBy,
+		&r.ConsentAt, &r.ConsentIP, &r.Format, &seconds, &r.Profile, &r.CreatedAt}, extra...)...)
 	r.ClipSeconds = float64(seconds)
 	return r, err
 }
@@ -135,14 +136,11 @@ func (s *store) similarTo(ctx context.Context, ownerID, exceptID string, embeddi
 	var out []clonedRow
 	var dist []float64
 	for rows.Next() {
-		var r clonedRow
-		var seconds float32
 		var d float64
-		if err := rows.Scan(&r.ID, &r.OwnerID, &r.Name, &r.Language, &r.BaseVoice, &r.ConsentText, &r.ConsentBy,
-			&r.ConsentAt, &r.ConsentIP, &r.Format, &seconds, &r.Profile, &r.CreatedAt, &d); err != nil {
+		r, err := scanCloned(rows, &d)
+		if err != nil {
 			return nil, nil, fmt.Errorf("voice: similar voices: %w", err)
 		}
-		r.ClipSeconds = float64(seconds)
 		out = append(out, r)
 		dist = append(dist, d)
 	}

@@ -152,15 +152,8 @@ func (s *Service) Preview(ctx context.Context, callerID, id, text string) ([]byt
 		return nil, err
 	}
 	v := sp.voice
-	if isCloned(id) {
-		c, err := s.ownedCloned(ctx, callerID, id)
-		if err != nil {
-			return nil, err
-		}
-		v.Name = c.Name
-	}
 	if text == "" {
-		text = fmt.Sprintf("Hello, I'm %s. This is how I sound when I read to you.", v.Name)
+		text = fmt.Sprintf("Hello, I'm %s. This is how I sound when I read to you.", sp.name)
 	}
 	if err := checkText("text", text, MaxPreviewRunes); err != nil {
 		return nil, err

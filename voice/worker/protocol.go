@@ -74,35 +74,6 @@ type Conversion struct {
 	To   clone.Profile `json:"to"`
 }
 
-// Converted synthesises req with engine and converts it toward conv.To:
-// one converter across the sentences (so the joins have no seams), its
-// tail a last chunk without text. Workers run it for StreamConverted; a
-// caller whose engine cannot convert runs it itself.
-func Converted(ctx context.Context, engine tts.Engine, req tts.Request, conv *Conversion, onChunk func(tts.Chunk) error) error {
-	var c *clone.Converter
-	var out []float32
-	var last tts.Chunk
-	err := engine.Stream(ctx, req, func(ch tts.Chunk) error {
-		if c == nil {
-			var err error
-			if c, err = clone.NewConverter(conv.From, conv.To, ch.SampleRate); err != nil {
-				return fmt.Errorf("%w: converter: %w", tts.ErrEngine, err)
-			}
-		}
-		out = c.Process(out[:0], ch.Samples)
-		last = ch
-		ch.Samples = out
-		return onChunk(ch)
-	})
-	if err != nil || c == nil {
-		return err
-	}
-	last.Seq++
-	last.Text = ""
-	last.Samples = c.Flush(out[:0])
-	return onChunk(last)
-}
-
 // encodeRequest is the payload for req, converted by conv when it is not nil.
 func encodeRequest(req tts.Request, conv *Conversion) ([]byte, error) {
 	b, err := json.Marshal(request{Protocol: Protocol, Voice: req.Voice, Text: req.Text, Speed: req.Speed, Convert: conv})
