@@ -218,7 +218,7 @@ func TestReportVerdicts(t *testing.T) {
 func TestTranscribe(t *testing.T) {
 	t.Parallel()
 	if missing := missingTools([]tool{toolText2wave, toolKal, toolPocketsphinx, toolASRModel}); len(missing) > 0 {
-		t.Skip(missingError(missing))
+		t.Fatalf("%v (`make test` installs them: scripts/setup)", missingError(missing))
 	}
 	dir := t.TempDir()
 	const text = "Please read the letter before you sign it."
