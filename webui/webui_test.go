@@ -63,7 +63,7 @@ func get(t *testing.T, h http.Handler, target string) (served, http.Header) {
 func TestHandlerServesIndexForAppRoutes(t *testing.T) {
 	index := string(readDist(t, "index.html"))
 	h := Handler()
-	for _, target := range []string{"/", "/agents", "/agents/x", "/agents/agt_abcdefghijklmnop", "/keys?tab=1", "/knowledge", "/knowledge/kb_abcdefghijklmnop", "/chat", "/chat/cnv_abcdefghijklmnop", "/voices", "/deep/client/route"} {
+	for _, target := range []string{"/", "/agents", "/agents/x", "/agents/agt_abcdefghijklmnop", "/keys?tab=1", "/knowledge", "/knowledge/kb_abcdefghijklmnop", "/chat", "/chat/cnv_abcdefghijklmnop", "/voices", "/talk/agt_abcdefghijklmnop", "/talk/agt_abcdefghijklmnop?token=emb_x&conversation=cnv_y", "/deep/client/route"} {
 		t.Run(target, func(t *testing.T) {
 			got, hdr := get(t, h, target)
 			want := served{status: http.StatusOK, contentType: "text/html", body: index}
@@ -90,6 +90,7 @@ func TestHandlerServesAssets(t *testing.T) {
 		{"/views/chat.js", "views/chat.js", []string{"text/javascript", "application/javascript"}},
 		{"/views/voice.js", "views/voice.js", []string{"text/javascript", "application/javascript"}},
 		{"/views/voices.js", "views/voices.js", []string{"text/javascript", "application/javascript"}},
+		{"/views/talk.js", "views/talk.js", []string{"text/javascript", "application/javascript"}},
 		{"/richtext.js", "richtext.js", []string{"text/javascript", "application/javascript"}},
 		{"/app.css", "app.css", []string{"text/css"}},
 		{"/favicon.svg", "favicon.svg", []string{"image/svg+xml"}},
@@ -215,5 +216,35 @@ func TestModuleImportsResolve(t *testing.T) {
 	}
 	if imports == 0 {
 		t.Error("found no imports at all; the pattern is broken or app.js imports nothing")
+	}
+}
+
+// routeLine matches one entry of app.js's route table: its pattern and the rest of the line.
+var routeLine = regexp.MustCompile(`(?m)^\s*\{\s*pattern:\s*/(.+?)/,\s*(view:.*)$`)
+
+// TestTalkRouteNeedsNoSignIn checks that app.js routes /talk/{id} to the
+// voice page without asking for a sign-in: an embed token lets an anonymous
+// visitor talk, so a login redirect would lock them out.
+func TestTalkRouteNeedsNoSignIn(t *testing.T) {
+	app := string(readDist(t, "app.js"))
+	var found []string
+	for _, m := range routeLine.FindAllStringSubmatch(app, -1) {
+		pattern, err := regexp.Compile(strings.ReplaceAll(m[1], `\/`, "/"))
+		if err != nil {
+			t.Fatalf("app.js route /%s/: %v", m[1], err)
+		}
+		if !pattern.MatchString("/talk/agt_abcdefghijklmnop") {
+			continue
+		}
+		found = append(found, m[2])
+		if !strings.Contains(m[2], "talkView") {
+			t.Errorf("/talk/{id} is routed to %q, want talkView", m[2])
+		}
+		if strings.Contains(m[2], "auth: true") {
+			t.Errorf("/talk/{id} requires a sign-in (%q); embed visitors have none", m[2])
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("app.js has %d routes matching /talk/{id}, want 1 (%q)", len(found), found)
 	}
 }

@@ -31,7 +31,7 @@ export function createApi({ onUnauthenticated = () => {} } = {}) {
   let csrf = '';
 
   async function send(method, path, opts = {}, retried = false) {
-    const { json, form, query, raw = false, quiet401 = false, accept = 'application/json', signal } = opts;
+    const { json, form, query, raw = false, quiet401 = false, accept = 'application/json', signal, keepalive = false } = opts;
     let url = path;
     if (query) {
       const q = new URLSearchParams();
@@ -53,7 +53,8 @@ export function createApi({ onUnauthenticated = () => {} } = {}) {
 
     let res;
     try {
-      res = await fetch(url, { method, headers, body, credentials: 'same-origin', signal });
+      // keepalive lets a request outlive a page being closed (a hang-up).
+      res = await fetch(url, { method, headers, body, credentials: 'same-origin', signal, keepalive });
     } catch (err) {
       if (err.name === 'AbortError') throw err;
       throw new ApiError(0, 'network_error', 'Could not reach the Timbre server. Check your connection and try again.');
@@ -261,6 +262,22 @@ export function createApi({ onUnauthenticated = () => {} } = {}) {
     messageSpeech: (conversationId, messageId, { signal } = {}) =>
       send('GET', `/api/conversations/${encodeURIComponent(conversationId)}/messages/${encodeURIComponent(messageId)}/speech`,
         { raw: true, signal, accept: 'audio/wav, application/json' }),
+
+    /**
+     * Starts a realtime voice session: body is {agent_id, conversation_id?,
+     * sdp (the browser's offer), embed_token?}; resolves to {session_id,
+     * conversation_id, sdp (the answer), ice_servers?}. With an embed token
+     * the caller may be signed out, so a 401 does not end the app's session.
+     */
+    createRtcSession: (body) => send('POST', '/api/rtc/sessions', { json: body, quiet401: Boolean(body.embed_token) }),
+    /**
+     * Hangs up a voice session. An anonymous visitor proves it with the
+     * embed token it connected with; keepalive lets the request leave with
+     * a page being closed.
+     */
+    deleteRtcSession: (id, { embedToken = '', keepalive = false } = {}) =>
+      send('DELETE', `/api/rtc/sessions/${encodeURIComponent(id)}`,
+        { json: embedToken ? { embed_token: embedToken } : undefined, quiet401: true, keepalive }),
 
     /** Downloads an export; resolves to {blob, filename}. */
     async exportCard(id, format) {

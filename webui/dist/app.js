@@ -11,6 +11,7 @@ import { keysView } from './views/keys.js';
 import { knowledgeListView, knowledgeBaseView } from './views/knowledge.js';
 import { conversationsView, chatView } from './views/chat.js';
 import { voicesView } from './views/voices.js';
+import { talkView } from './views/talk.js';
 import { forgetVoices } from './views/voice.js';
 
 const routes = [
@@ -28,6 +29,8 @@ const routes = [
   { pattern: /^\/chat$/, view: conversationsView, auth: true },
   { pattern: /^\/chat\/([^/]+)$/, view: chatView, auth: true },
   { pattern: /^\/voices$/, view: voicesView, auth: true },
+  // No sign-in: an embed token (?token=) lets an anonymous visitor talk.
+  { pattern: /^\/talk\/([^/]+)$/, view: talkView },
 ];
 
 const main = document.getElementById('main');

@@ -5,6 +5,7 @@ import { h, field, avatar, truncate, errorBox, errorText, loading, busy, toast, 
 import { editorView } from './editor.js';
 import { exportPanel, versionsPanel } from './shared.js';
 import { chatButton } from './chat.js';
+import { talkLink } from './talk.js';
 
 /** The signed-in user's agents. */
 export function myAgentsView(ctx) {
@@ -214,7 +215,7 @@ function agentDetail(ctx, a) {
           (a.tags || []).map((t) => h('span', { class: 'tag' }, t)),
         ),
         a.creator ? h('p', { class: 'muted' }, `By ${a.creator}`) : null,
-        h('div', { class: 'button-row' }, chatButton(ctx, a)),
+        h('div', { class: 'button-row' }, chatButton(ctx, a), ctx.app.user ? talkLink(a) : null),
       ),
     ),
     h('div', { class: 'detail-grid' },

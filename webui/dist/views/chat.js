@@ -14,6 +14,7 @@ import {
 } from '../ui.js';
 import { renderText } from '../richtext.js';
 import { loadVoices, listenButton, stopVoice } from './voice.js';
+import { talkLink } from './talk.js';
 
 // How often a chat page reads the conversation again while a reply that
 // another tab (or a request this page gave up on) is writing is unfinished.
@@ -697,7 +698,8 @@ function chatPage(ctx, data, agentRecord, voice) {
         conv.title ? [' · ', h('span', { class: 'muted' }, conv.title)] : null,
       ),
     ),
-    h('div', { class: 'button-row' }, newChat, del),
+    // Talk goes on with this conversation by voice.
+    h('div', { class: 'button-row' }, talkLink(agent, { conversationId: conv.id, small: true }), newChat, del),
   );
 
   showAll(data.messages || []);

@@ -12,6 +12,7 @@ import {
 import { exportPanel, versionsPanel } from './shared.js';
 import { agentKnowledgePanel } from './knowledge.js';
 import { chatButton } from './chat.js';
+import { talkLink } from './talk.js';
 import { voicePicker } from './voice.js';
 
 // The keys of an agent that the form edits.
@@ -162,7 +163,10 @@ export function editorView(ctx, agent) {
         h('h1', null, isNew ? 'New agent' : a.name || 'Untitled'),
         h('p', { class: 'editor-sub' }, latest, ' · ', statusText),
       ),
-      h('div', { class: 'button-row' }, isNew ? null : chatButton(ctx, state.agent, { primary: false }), publishBtn, saveBtn),
+      h('div', { class: 'button-row' },
+        isNew ? null : chatButton(ctx, state.agent, { primary: false }),
+        isNew ? null : talkLink(state.agent),
+        publishBtn, saveBtn),
     );
 
     const side = isNew

@@ -1,7 +1,8 @@
 // views/voice.js — the voices in the web app: the catalog, the voice picker
 // of the agent editor, the Listen button of a chat reply, the play buttons
 // of the Voices page, and the one player they share, so that a single voice
-// speaks at a time.
+// speaks at a time; and the microphone level meter of the Voices and Talk
+// pages.
 //
 // A chat reply is read whole by GET /api/conversations/{id}/messages/{mid}/speech,
 // a WAV that streams as each sentence is synthesised: it is played through
@@ -425,6 +426,67 @@ export function clipButton(ctx, voice, { className = 'btn btn-small' } = {}) {
     play: blobAudio((signal) => ctx.api.voiceClip(voice.id, { signal })),
     what: `the recording of ${voice.name}`,
   });
+}
+
+// ---- Microphone level ----
+
+/**
+ * Drives a level meter from stream: fill's width follows the loudness
+ * (-60 to -6 dBFS; meterEl's data-level holds it as 0 to 100), and
+ * loud(true) is called while the input clips. Returns {close()}.
+ */
+export function levelMeter(stream, meterEl, fill, loud) {
+  const AudioContextClass = window.AudioContext || window.webkitAudioContext;
+  if (!AudioContextClass) return { close() {} };
+  let context;
+  let analyser;
+  try {
+    context = new AudioContextClass();
+    analyser = context.createAnalyser();
+    analyser.fftSize = 1024;
+    context.createMediaStreamSource(stream).connect(analyser); // not to the speakers
+    context.resume().catch(() => {});
+  } catch {
+    if (context) context.close().catch(() => {});
+    return { close() {} };
+  }
+  const samples = new Float32Array(analyser.fftSize);
+  let frame = 0;
+  let loudAt = -Infinity;
+  let wasLoud = false;
+  const draw = () => {
+    analyser.getFloatTimeDomainData(samples);
+    let peak = 0;
+    let sum = 0;
+    for (const x of samples) {
+      const a = Math.abs(x);
+      if (a > peak) peak = a;
+      sum += x * x;
+    }
+    const db = 20 * Math.log10(Math.sqrt(sum / samples.length) || 1e-6);
+    const level = Math.round(Math.min(1, Math.max(0, (db + 60) / 54)) * 100);
+    fill.style.width = `${level}%`;
+    meterEl.dataset.level = String(level);
+    const now = performance.now();
+    if (peak >= 0.99) loudAt = now;
+    const isLoud = now - loudAt < 1500;
+    if (isLoud !== wasLoud) {
+      wasLoud = isLoud;
+      meterEl.dataset.loud = String(isLoud);
+      loud(isLoud);
+    }
+    frame = requestAnimationFrame(draw);
+  };
+  draw();
+  return {
+    close() {
+      cancelAnimationFrame(frame);
+      context.close().catch(() => {});
+      fill.style.width = '0%';
+      meterEl.dataset.level = '0';
+      meterEl.dataset.loud = 'false';
+    },
+  };
 }
 
 // ---- Editor: the voice picker ----

@@ -13,7 +13,7 @@ import {
   confirmDialog, formatBytes, timeEl,
 } from '../ui.js';
 import {
-  loadVoices, forgetVoices, isCloned, voiceTraits, languageName, previewButton, clipButton, stopVoice,
+  loadVoices, forgetVoices, isCloned, voiceTraits, languageName, previewButton, clipButton, stopVoice, levelMeter,
 } from './voice.js';
 
 // What the server accepts: 3 to 30 seconds of speech.
@@ -831,62 +831,6 @@ function micErrorText(err) {
 
 function stopTracks(stream) {
   for (const t of stream.getTracks()) t.stop();
-}
-
-/**
- * Drives a level meter from stream: fill's width follows the loudness
- * (-60 to -6 dBFS), and loud(true) is called while the input clips. Returns
- * {close()}.
- */
-function levelMeter(stream, meterEl, fill, loud) {
-  const AudioContextClass = window.AudioContext || window.webkitAudioContext;
-  if (!AudioContextClass) return { close() {} };
-  let context;
-  let analyser;
-  try {
-    context = new AudioContextClass();
-    analyser = context.createAnalyser();
-    analyser.fftSize = 1024;
-    context.createMediaStreamSource(stream).connect(analyser); // not to the speakers
-    context.resume().catch(() => {});
-  } catch {
-    if (context) context.close().catch(() => {});
-    return { close() {} };
-  }
-  const samples = new Float32Array(analyser.fftSize);
-  let frame = 0;
-  let loudAt = -Infinity;
-  let wasLoud = false;
-  const draw = () => {
-    analyser.getFloatTimeDomainData(samples);
-    let peak = 0;
-    let sum = 0;
-    for (const x of samples) {
-      const a = Math.abs(x);
-      if (a > peak) peak = a;
-      sum += x * x;
-    }
-    const db = 20 * Math.log10(Math.sqrt(sum / samples.length) || 1e-6);
-    fill.style.width = `${Math.round(Math.min(1, Math.max(0, (db + 60) / 54)) * 100)}%`;
-    const now = performance.now();
-    if (peak >= 0.99) loudAt = now;
-    const isLoud = now - loudAt < 1500;
-    if (isLoud !== wasLoud) {
-      wasLoud = isLoud;
-      meterEl.dataset.loud = String(isLoud);
-      loud(isLoud);
-    }
-    frame = requestAnimationFrame(draw);
-  };
-  draw();
-  return {
-    close() {
-      cancelAnimationFrame(frame);
-      context.close().catch(() => {});
-      fill.style.width = '0%';
-      meterEl.dataset.loud = 'false';
-    },
-  };
 }
 
 /** 7.4 → "0:07". */
