@@ -7,7 +7,7 @@ FROM golang:1.26-bookworm AS build
 # cgo stays on: voice features link C libraries (sherpa-onnx, pocketsphinx, opus).
 ENV CGO_ENABLED=1 GOTOOLCHAIN=auto GOFLAGS=-trimpath
 # Build-time -dev packages for cgo go here when features need them.
-ARG BUILD_PACKAGES=""
+ARG BUILD_PACKAGES="libpocketsphinx-dev libsphinxbase-dev"
 RUN if [ -n "$BUILD_PACKAGES" ]; then \
       apt-get update && \
       apt-get install -y --no-install-recommends $BUILD_PACKAGES && \
@@ -31,7 +31,7 @@ RUN --mount=type=cache,target=/go/pkg/mod \
 # ---- runtime -----------------------------------------------------------------
 FROM debian:bookworm-slim
 # Runtime packages (shared libraries and data of cgo features) go here.
-ARG RUNTIME_PACKAGES=""
+ARG RUNTIME_PACKAGES="libpocketsphinx3 libsphinxbase3 pocketsphinx-en-us"
 RUN apt-get update && \
     apt-get install -y --no-install-recommends ca-certificates tzdata $RUNTIME_PACKAGES && \
     rm -rf /var/lib/apt/lists/* && \
