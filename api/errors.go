@@ -82,6 +82,9 @@ func toError(err error) *Error {
 	if e := voiceError(err); e != nil {
 		return e
 	}
+	if e := talkError(err); e != nil {
+		return e
+	}
 	switch {
 	case errors.As(err, &chatInput):
 		e := fieldError(chatInput.Field, chatInput.Message)

@@ -14,6 +14,8 @@ import (
 	"github.com/timbre-ai/timbre/agents/chat"
 	"github.com/timbre-ai/timbre/knowledge"
 	"github.com/timbre-ai/timbre/voice"
+	"github.com/timbre-ai/timbre/voice/asr"
+	"github.com/timbre-ai/timbre/voice/talk"
 )
 
 // handlers holds what the route handlers use.
@@ -25,6 +27,8 @@ type handlers struct {
 	knowledge      *knowledge.Service
 	chat           *chat.Service
 	voice          *voice.Service
+	talk           *talk.Manager
+	asr            asr.Recognizer
 	ready          map[string]Pinger
 	limiter        *ipLimiter
 	metricsHandler http.Handler

@@ -75,6 +75,23 @@ func chatSchemas() obj {
 			"voice": str("a voice id from GET /api/voices"), "response_format": str("wav (default), pcm or opus (Ogg-Opus)"),
 			"speed": obj{"type": "number", "description": "0.25–4"}, "sample_rate": obj{"type": "integer", "description": "Timbre: 8000–192000, default 24000"},
 		}},
+		"RTCSessionRequest": obj{"type": "object", "required": []string{"agent_id", "sdp"}, "properties": obj{
+			"agent_id": str(""), "conversation_id": str("continue this conversation (signed in only)"),
+			"sdp":         str("the browser's WebRTC offer; it need not wait for ICE gathering to complete"),
+			"embed_token": str("instead of signing in: a token from POST /api/agents/{id}/embed-tokens"),
+		}},
+		"RTCSession": obj{"type": "object", "properties": obj{
+			"session_id": str(""), "conversation_id": str(""), "sdp": str("the answer, with the server's ICE candidates"),
+		}},
+		"EmbedTokenRequest": obj{"type": "object", "properties": obj{
+			"end_user": str("your label for the visitor, kept with the usage record"), "ttl_seconds": obj{"type": "integer", "description": "60–86400, default 600"},
+		}},
+		"EmbedTokenCreated": obj{"type": "object", "properties": obj{
+			"token": str("emb_…: shown only here"), "embed_token": obj{"type": "object", "properties": obj{
+				"id": str(""), "agent_id": str(""), "end_user": str(""), "expires_at": str(""), "created_at": str(""),
+			}},
+		}},
+		"Transcription":   obj{"type": "object", "properties": obj{"text": str("")}},
 		"OpenAIModel":     openAIModel,
 		"OpenAIModelList": obj{"type": "object", "properties": obj{"object": str("list"), "data": arr(ref("OpenAIModel"))}},
 		"ChatCompletionRequest": obj{"type": "object", "required": []string{"model", "messages"}, "properties": obj{

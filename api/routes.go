@@ -170,6 +170,14 @@ func (h *handlers) routeTable() []route {
 			doc: opDoc{summary: "A short WAV of the voice (cached)", tag: "voice", status: 200, produces: "audio/wav", errors: []int{400, 401, 404, 503},
 				query: []queryParam{{"text", "what to say, at most 300 characters (default: the voice introduces itself)"}}}},
 
+		// Real-time voice
+		{method: http.MethodPost, path: "/api/rtc/sessions", handler: h.createRTCSession, auth: authOptional,
+			doc: opDoc{summary: "Start a voice call with an agent: send the browser's WebRTC offer (one Opus audio track and a data channel labelled \"events\"), get the answer. Signed in, or with an embed token in the body. A new conversation starts unless conversation_id continues one", tag: "realtime", request: "RTCSessionRequest", status: 201, response: "RTCSession", errors: []int{400, 401, 403, 404, 413, 415, 422, 429, 503}}},
+		{method: http.MethodDelete, path: "/api/rtc/sessions/:id", handler: h.deleteRTCSession, auth: authOptional,
+			doc: opDoc{summary: "Hang up a voice call: signed in, or with the call's embed token as {\"embed_token\"} in a JSON body", tag: "realtime", status: 204, errors: []int{401, 404}}},
+		{method: http.MethodPost, path: "/api/agents/:id/embed-tokens", handler: h.createEmbedToken, auth: authUser,
+			doc: opDoc{summary: "A short-lived token (default 10 minutes, at most 24 hours) that lets a page embedding this agent start voice calls with it on your behalf; end_user labels the visitor in usage", tag: "realtime", request: "EmbedTokenRequest", status: 201, response: "EmbedTokenCreated", errors: []int{400, 401, 404, 415}}},
+
 		// OpenAI-compatible surface
 		{method: http.MethodGet, path: "/v1/models", handler: h.listModels, auth: authKey,
 			doc: opDoc{summary: "OpenAI-compatible: the agents this key may use (yours and the public ones); id is the agent's slug", tag: "openai", status: 200, response: "OpenAIModelList", errors: []int{401}}},
@@ -177,6 +185,8 @@ func (h *handlers) routeTable() []route {
 			doc: opDoc{summary: "OpenAI-compatible: one agent as a model, by id or slug", tag: "openai", status: 200, response: "OpenAIModel", errors: []int{401, 404}}},
 		{method: http.MethodPost, path: "/v1/audio/speech", handler: h.speech, auth: authKey,
 			doc: opDoc{summary: "OpenAI-compatible speech: audio streams as each sentence is synthesised, as WAV, raw 16-bit PCM or Ogg-Opus (response_format), 24 kHz unless sample_rate says otherwise; voice is a catalog id (or name an agent with a voice as the model)", tag: "openai", request: "SpeechRequest", status: 200, produces: "audio/wav", errors: []int{400, 401, 415, 503}}},
+		{method: http.MethodPost, path: "/v1/audio/transcriptions", handler: h.transcriptions, auth: authKey, upload: true,
+			doc: opDoc{summary: "OpenAI-compatible transcription: multipart file (WAV, Ogg-Opus or WebM-Opus, at most 10 minutes) and model (any name: the server's configured recogniser transcribes); response_format json (default), text or verbose_json", tag: "openai", request: "multipart", status: 200, response: "Transcription", errors: []int{400, 401, 413, 415, 422, 503}}},
 		{method: http.MethodPost, path: "/v1/chat/completions", handler: h.chatCompletions, auth: authKey,
 			doc: opDoc{summary: "OpenAI-compatible chat completion with an agent as the model (its id or slug); stream: true answers chat.completion.chunk events ending with data: [DONE]. The client's system messages come after the agent's own", tag: "openai", request: "ChatCompletionRequest", status: 200, response: "ChatCompletion", produces: "text/event-stream", errors: []int{400, 401, 404, 413, 415, 429, 502, 503, 504}}},
 	}

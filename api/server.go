@@ -17,6 +17,8 @@ import (
 	"github.com/timbre-ai/timbre/agents/chat"
 	"github.com/timbre-ai/timbre/knowledge"
 	"github.com/timbre-ai/timbre/voice"
+	"github.com/timbre-ai/timbre/voice/asr"
+	"github.com/timbre-ai/timbre/voice/talk"
 )
 
 // Config tunes the HTTP server.
@@ -50,6 +52,10 @@ type Params struct {
 	Chat *chat.Service
 	// Voice serves the voice catalog and speech.
 	Voice *voice.Service
+	// Talk holds real-time voice sessions; nil answers 503.
+	Talk *talk.Manager
+	// ASR transcribes /v1/audio/transcriptions; nil answers 503.
+	ASR asr.Recognizer
 	// Ready lists the dependencies /readyz checks, by name.
 	Ready map[string]Pinger
 	// Metrics receives the HTTP metrics; /metrics serves it.
@@ -94,6 +100,8 @@ func New(p Params) *Server {
 		knowledge:      p.Knowledge,
 		chat:           p.Chat,
 		voice:          p.Voice,
+		talk:           p.Talk,
+		asr:            p.ASR,
 		ready:          p.Ready,
 		limiter:        newIPLimiter(p.Config.AuthRatePerMinute, time.Minute),
 		metricsHandler: promhttp.HandlerFor(p.Metrics, promhttp.HandlerOpts{}),

@@ -31,6 +31,9 @@ const (
 	StatusComplete  = "complete"
 	StatusStopped   = "stopped"
 	StatusFailed    = "failed"
+	// StatusInterrupted is a spoken reply the user talked over: its content
+	// is what the agent said aloud before it was cut off.
+	StatusInterrupted = "interrupted"
 )
 
 // Conversation is a chat between one user and one agent.

@@ -325,7 +325,7 @@ type UsageEvent struct {
 	MessageID      string
 	// EndUser is the API caller's own identifier for its user.
 	EndUser string
-	// Source is "chat", "api", "summary" or "voice".
+	// Source is "chat", "api", "summary", "voice", "asr" or "tts".
 	Source       string
 	Provider     string
 	Model        string
@@ -335,14 +335,16 @@ type UsageEvent struct {
 	Offline      bool
 	// Status is "complete", "stopped" or "failed".
 	Status string
+	// AudioSeconds is the audio an asr or tts event metered.
+	AudioSeconds float64
 }
 
 func (s *store) recordUsage(ctx context.Context, q querier, e UsageEvent) error {
 	_, err := q.Exec(ctx, `INSERT INTO usage_events (agent_id, user_id, conversation_id, message_id, end_user, source, provider, model,
-		prompt_tokens, completion_tokens, tokens_estimated, first_token_ms, total_ms, offline, status)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+		prompt_tokens, completion_tokens, tokens_estimated, first_token_ms, total_ms, offline, status, audio_seconds)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
 		e.AgentID, e.UserID, e.ConversationID, e.MessageID, e.EndUser, e.Source, e.Provider, e.Model,
-		e.Usage.PromptTokens, e.Usage.CompletionTokens, e.Usage.Estimated, e.FirstTokenMS, e.TotalMS, e.Offline, e.Status)
+		e.Usage.PromptTokens, e.Usage.CompletionTokens, e.Usage.Estimated, e.FirstTokenMS, e.TotalMS, e.Offline, e.Status, e.AudioSeconds)
 	if err != nil {
 		return fmt.Errorf("chat: record usage: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/timbre-ai/timbre/voice/talk"
 	"github.com/timbre-ai/timbre/knowledge/fetch"
 )
 
@@ -56,6 +57,21 @@ type config struct {
 	TTSSlots          int
 	VoiceWorker       bool
 	MetricsAddr       string
+	ASRProvider       string
+	ASRModelDir       string
+	ASRBaseURL        string
+	ASRAPIKey         string
+	ASRModel          string
+	ASRDecoders       int
+	ICEServers        string
+	RTCPorts          [2]uint16
+	RTCPublicIPs      []string
+	TurnSilence       time.Duration
+	TurnMinSpeech     time.Duration
+	Backchannels      []string
+	RTCIdleTimeout    time.Duration
+	RTCMaxPerUser     int
+	RTCMaxSessions    int
 }
 
 // setting is one TIMBRE_* variable: its flag, default, meaning and parser.
@@ -238,6 +254,71 @@ func settings() []setting {
 			c.MetricsAddr = v
 			return nil
 		}},
+		{"TIMBRE_ASR_PROVIDER", "asr-provider", "pocketsphinx", "speech recognition for voice calls and /v1/audio/transcriptions: pocketsphinx (Debian's, English), sherpa-onnx (a model folder, TIMBRE_ASR_MODEL_DIR), openai (an OpenAI-compatible transcription server, TIMBRE_ASR_BASE_URL), or none", func(c *config, v string) error {
+			switch v {
+			case "pocketsphinx", "sherpa-onnx", "openai", "none":
+				c.ASRProvider = v
+				return nil
+			}
+			return errors.New("must be pocketsphinx, sherpa-onnx, openai or none")
+		}},
+		{"TIMBRE_ASR_MODEL_DIR", "asr-model-dir", "", "sherpa-onnx: folder holding manifest.json and the model files (Whisper, transducer/Zipformer, Paraformer…); pocketsphinx: another model folder than Debian's", func(c *config, v string) error {
+			c.ASRModelDir = v
+			return nil
+		}},
+		{"TIMBRE_ASR_BASE_URL", "asr-base-url", "", "openai: the transcription server's base URL, e.g. http://127.0.0.1:8000/v1", func(c *config, v string) error {
+			c.ASRBaseURL = strings.TrimRight(strings.TrimSpace(v), "/")
+			return nil
+		}},
+		{"TIMBRE_ASR_API_KEY", "asr-api-key", "", "openai: API key for the transcription server", func(c *config, v string) error {
+			c.ASRAPIKey = v
+			return nil
+		}},
+		{"TIMBRE_ASR_MODEL", "asr-model", "whisper-1", "openai: the model name sent to the transcription server", func(c *config, v string) error {
+			c.ASRModel = strings.TrimSpace(v)
+			return nil
+		}},
+		{"TIMBRE_ASR_DECODERS", "asr-decoders", "2", "pocketsphinx/sherpa-onnx: recognisers held at once (each streams one utterance while the user speaks; more wait)", intIn(1, 256, func(c *config, n int) { c.ASRDecoders = n })},
+		{"TIMBRE_ICE_SERVERS", "ice-servers", "", "STUN/TURN servers for voice calls: comma-separated URLs (turn:user:pass@host:3478) or a JSON array of {urls, username, credential}; empty works on loopback and LANs", func(c *config, v string) error {
+			c.ICEServers = strings.TrimSpace(v)
+			return nil
+		}},
+		{"TIMBRE_RTC_UDP_PORTS", "rtc-udp-ports", "", "UDP port range for voice calls, e.g. 50000-50200 (to open in a firewall); empty uses any", func(c *config, v string) error {
+			c.RTCPorts = [2]uint16{}
+			if v = strings.TrimSpace(v); v == "" {
+				return nil
+			}
+			lo, hi, ok := strings.Cut(v, "-")
+			a, err1 := strconv.ParseUint(strings.TrimSpace(lo), 10, 16)
+			b, err2 := strconv.ParseUint(strings.TrimSpace(hi), 10, 16)
+			if !ok || err1 != nil || err2 != nil || a == 0 || b < a {
+				return errors.New("must be LOW-HIGH, e.g. 50000-50200")
+			}
+			c.RTCPorts = [2]uint16{uint16(a), uint16(b)}
+			return nil
+		}},
+		{"TIMBRE_RTC_PUBLIC_IPS", "rtc-public-ips", "", "comma-separated public IPs to announce for voice calls when the server is behind 1:1 NAT", func(c *config, v string) error {
+			c.RTCPublicIPs = nil
+			for _, ip := range strings.Split(v, ",") {
+				if ip = strings.TrimSpace(ip); ip == "" {
+					continue
+				}
+				if _, err := netip.ParseAddr(ip); err != nil {
+					return fmt.Errorf("%q is not an IP address", ip)
+				}
+				c.RTCPublicIPs = append(c.RTCPublicIPs, ip)
+			}
+			return nil
+		}},
+		{"TIMBRE_VOICE_END_SILENCE", "voice-end-silence", "500ms", "voice calls: silence that ends the user's turn", durationIn(100*time.Millisecond, 5*time.Second, func(c *config, d time.Duration) { c.TurnSilence = d })},
+		{"TIMBRE_VOICE_MIN_SPEECH", "voice-min-speech", "200ms", "voice calls: shorter sounds are not speech (coughs, clicks)", durationIn(0, 2*time.Second, func(c *config, d time.Duration) { c.TurnMinSpeech = d })},
+		{"TIMBRE_VOICE_BACKCHANNELS", "voice-backchannels", strings.Join(talk.DefaultBackchannels, ","), "voice calls: comma-separated short replies that do not interrupt the agent", func(c *config, v string) error {
+			c.Backchannels = talk.ParseBackchannels(v)
+			return nil
+		}},
+		{"TIMBRE_RTC_IDLE_TIMEOUT", "rtc-idle-timeout", "5m", "voice calls: hang up after this long without anyone speaking", durationIn(10*time.Second, 24*time.Hour, func(c *config, d time.Duration) { c.RTCIdleTimeout = d })},
+		{"TIMBRE_RTC_MAX_PER_USER", "rtc-max-per-user", "3", "voice calls a user may have open at once", intIn(1, 1000, func(c *config, n int) { c.RTCMaxPerUser = n })},
+		{"TIMBRE_RTC_MAX_SESSIONS", "rtc-max-sessions", "200", "voice calls this server holds at once", intIn(1, 100000, func(c *config, n int) { c.RTCMaxSessions = n })},
 		{"TIMBRE_SHUTDOWN_TIMEOUT", "shutdown-timeout", "15s", "how long shutdown waits for requests in flight", durationIn(time.Second, time.Hour, func(c *config, d time.Duration) { c.ShutdownTimeout = d })},
 	}
 }

@@ -273,6 +273,13 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 			}
 		}()
 	}
+	recognizer, talkMgr, err := openVoiceChat(cfg, voiceSvc, agentsSvc, chatSvc, registry, logger)
+	if err != nil {
+		return err
+	}
+	if recognizer != nil {
+		defer recognizer.Close()
+	}
 	server := api.New(api.Params{
 		Config: api.Config{
 			MaxBodyBytes:      cfg.MaxBodyBytes,
@@ -287,6 +294,8 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 		Knowledge: knowledgeSvc,
 		Chat:      chatSvc,
 		Voice:     voiceSvc,
+		Talk:      talkMgr,
+		ASR:       recognizer,
 		Ready:     ready,
 		Metrics:   registry,
 		UI:        webui.Handler(),
@@ -319,6 +328,11 @@ func serve(ctx context.Context, cfg config, logger *slog.Logger, stdout io.Write
 	defer cancel()
 	if err := httpServer.Shutdown(shutdownCtx); err != nil {
 		logger.Warn("http shutdown incomplete", "error", err)
+	}
+	if talkMgr != nil {
+		if err := talkMgr.Close(shutdownCtx); err != nil {
+			logger.Warn("voice calls not all closed", "error", err)
+		}
 	}
 	// Deferred: ingestion workers, bus, then database.
 	logger.Info("http server stopped; stopping workers, closing bus and database")

@@ -16,9 +16,10 @@ import (
 // and ends where it crosses −40 dBFS, which counts a breathy onset or a
 // final release the model may not call speech.
 const (
-	// SpeechStart decided after the sound starts: each onset within the
-	// barge-in budget (200 ms to stop the agent's audio), their mean
-	// within the 150 ms aimed at, with room for Piper's variation.
+	// SpeechStart decided after the sound starts: their mean within the
+	// 150 ms aimed at (barge-in must stop the agent within 200 ms), each
+	// within 10 windows: a soft, breathy start (Piper varies from run to
+	// run) can take a few windows more, seen up to 262 ms.
 	maxOnset   = 320 * time.Millisecond
 	maxMean    = 120 * time.Millisecond
 	onsetSlack = 100 * time.Millisecond // SpeechStart's At either side of the sound's start
