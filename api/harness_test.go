@@ -33,6 +33,7 @@ import (
 	"github.com/timbre-ai/timbre/knowledge/fetch"
 	"github.com/timbre-ai/timbre/voice"
 	"github.com/timbre-ai/timbre/voice/clone"
+	"github.com/timbre-ai/timbre/voice/talk"
 	"github.com/timbre-ai/timbre/voice/tts/ttstest"
 )
 
@@ -53,6 +54,9 @@ type envParams struct {
 	pool    *pgxpool.Pool
 	models  *chat.Models
 	chatCfg chat.Config
+	// voiceChat serves voice calls and transcriptions (pocketsphinx).
+	voiceChat bool
+	talkCfg   talk.Config
 }
 
 type envOption func(*envParams)
@@ -102,6 +106,10 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	p.Chat = chat.New(chat.Params{Pool: pool, Agents: p.Agents, Knowledge: p.Knowledge, Models: p.models,
 		Config: p.chatCfg, Logger: slog.New(slog.DiscardHandler)})
 	t.Cleanup(p.Chat.Close)
+	if p.voiceChat {
+		p.ASR = sharedRecognizer(t)
+		p.Talk = newTalkManager(t, p)
+	}
 	workers, stopWorkers := context.WithCancel(context.Background())
 	workersDone := make(chan struct{})
 	go func() {

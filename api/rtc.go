@@ -104,7 +104,7 @@ func (h *handlers) deleteRTCSession(c echo.Context) error {
 		}
 		userID = user.ID
 	}
-	if err := h.talk.Hangup(userID, c.Param("id")); err != nil {
+	if err := h.talk.Hangup(c.Request().Context(), userID, c.Param("id")); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

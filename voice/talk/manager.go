@@ -120,6 +120,7 @@ func (m *Manager) Open(ctx context.Context, req OpenRequest) (Opened, error) {
 	m.p.Metrics.sessions.Inc()
 	go func() {
 		defer m.wg.Done()
+		defer close(s.done)
 		s.run()
 		m.release(req.UserID, s.id)
 		m.p.Metrics.sessions.Dec()
@@ -219,8 +220,9 @@ func (m *Manager) open(ctx context.Context, req OpenRequest) (*Session, string, 
 	return s, answer, nil
 }
 
-// Hangup ends one of userID's sessions.
-func (m *Manager) Hangup(userID, id string) error {
+// Hangup ends one of userID's sessions and waits until it has ended (its
+// turn under way stored), or for ctx.
+func (m *Manager) Hangup(ctx context.Context, userID, id string) error {
 	m.mu.Lock()
 	s, ok := m.sessions[id]
 	m.mu.Unlock()
@@ -228,7 +230,12 @@ func (m *Manager) Hangup(userID, id string) error {
 		return ErrNotFound
 	}
 	s.post(evHangup{})
-	return nil
+	select {
+	case <-s.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Count is the number of sessions open.

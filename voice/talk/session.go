@@ -41,6 +41,7 @@ type Session struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	events chan event
+	done   chan struct{} // closed when the session has ended
 
 	sendMu sync.Mutex
 	// nextTagN numbers the sentences played, across turns.
@@ -65,7 +66,7 @@ type Session struct {
 func newSession(m *Manager, req OpenRequest, a agents.Agent, voiceID string, det *listen.Detector) *Session {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Session{m: m, id: newID("rtc"), req: req, agent: a, voiceID: voiceID, det: det,
-		ctx: ctx, cancel: cancel, events: make(chan event, 256), state: StateListening}
+		ctx: ctx, cancel: cancel, events: make(chan event, 256), done: make(chan struct{}), state: StateListening}
 }
 
 func (s *Session) attach(p *rtc.Peer) {

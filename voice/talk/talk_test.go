@@ -353,7 +353,7 @@ func TestOpenRefusals(t *testing.T) {
 	if _, err := e.mgr.Open(ctx, talk.OpenRequest{UserID: e.user.ID, AgentID: e.agent.ID, SDP: "x"}); !errors.Is(err, talk.ErrTooManySessions) {
 		t.Errorf("second session: err = %v, want ErrTooManySessions", err)
 	}
-	if err := e.mgr.Hangup("usr_other", "rtc_whatever"); !errors.Is(err, talk.ErrNotFound) {
+	if err := e.mgr.Hangup(ctx, "usr_other", "rtc_whatever"); !errors.Is(err, talk.ErrNotFound) {
 		t.Errorf("hangup of an unknown session: %v", err)
 	}
 	// Nobody speaks: the idle timeout ends the call, and the slot is free.
