@@ -217,3 +217,95 @@ func (p *page) waitLong(what, expr string, limit time.Duration) {
 		p.fatalf("waiting for %s: %v", what, err)
 	}
 }
+
+// callTimeline reads the recorder's levels and the channel messages with
+// their arrival times.
+const callTimeline = `(() => ({ levels: window.__rec.levels, events: window.__rec.events.map(([t, m]) => ({ t, m })) }))()`
+
+type timeline struct {
+	Levels [][2]float64 `json:"levels"`
+	Events []struct {
+		T float64        `json:"t"`
+		M map[string]any `json:"m"`
+	} `json:"events"`
+}
+
+// peak is the loudest level in (from, to], page milliseconds.
+func (tl timeline) peak(from, to float64) float64 {
+	m := 0.0
+	for _, l := range tl.Levels {
+		if l[0] > from && l[0] <= to {
+			m = max(m, l[1])
+		}
+	}
+	return m
+}
+
+// TestBrowserBargeIn talks over the agent in a real browser: the fake
+// microphone asks a question, then, while the long answer is being spoken,
+// says something else. The agent's audio stops at once (the browser hears
+// silence until the next answer), the cut reply is stored as interrupted
+// with only what was said, and the new question is answered.
+func TestBrowserBargeIn(t *testing.T) {
+	t.Parallel()
+	requireChromium(t)
+	_, dbURL := dbtest.NewWithURL(t)
+	srv := serve(t, dbURL, voiceDataDir(t), offlineEnv...)
+	// The answer takes ~15 s to say; the interruption comes ~9 s after the
+	// question, while it is being said.
+	p := openBrowser(t, srv, fakeMicrophone(micWAV(t, 1500*time.Millisecond, askCapital, 9*time.Second,
+		"Wait, stop. Tell me about the rivers instead.", 60*time.Second))...)
+	p.signUp("Ivo Ilic", "ivo@example.com", "marble harbor bells")
+	ids := awaitJS[map[string]string](p, "the agent and its knowledge", fmt.Sprintf(talkSetup, jsString(atlasDoc)))
+	p.connectTalk(ids["agent"])
+
+	p.waitLong("the reply to be cut", `document.querySelector('.talk-agent[data-status="interrupted"]') !== null`, 45*time.Second)
+	p.waitLong("the next reply to be spoken", `document.querySelectorAll('.talk-agent').length === 2 && document.querySelectorAll('.talk-agent')[1].dataset.status !== 'writing'`, 30*time.Second)
+	tl := awaitJS[timeline](p, "the call's timeline", callTimeline)
+
+	var paused, cut, nextSentence float64
+	var said, messageID string
+	conversationID := evalJS[string](p, "the conversation's id", `window.timbreTalk.conversationId`)
+	for _, e := range tl.Events {
+		switch {
+		case e.M["type"] == "state" && e.M["state"] == "paused" && paused == 0:
+			paused = e.T
+		case e.M["type"] == "turn" && e.M["interrupted"] == true && cut == 0:
+			cut = e.T
+			said, _ = e.M["said"].(string)
+			messageID, _ = e.M["message_id"].(string)
+		case e.M["type"] == "sentence" && cut != 0 && nextSentence == 0:
+			nextSentence = e.T
+		}
+	}
+	if paused == 0 || cut == 0 || nextSentence == 0 || !(paused < cut && cut < nextSentence) {
+		p.fatalf("timeline: paused at %.0f, cut at %.0f, next reply at %.0f ms; want them in that order", paused, cut, nextSentence)
+	}
+	before := tl.peak(paused-3000, paused)
+	// The agent's audio already on its way (network and jitter buffer)
+	// plays out in the first 250 ms.
+	after := tl.peak(paused+250, nextSentence)
+	if before < 0.02 || after > 0.01 {
+		p.fatalf("the agent's level peaked at %.3f in the 3 s before the user talked over it and at %.3f from 250 ms after until its next reply; want loud, then silent", before, after)
+	}
+	full := "The capital city of the country is Marble Harbor"
+	if said == "" || strings.Contains(said, "Two slow rivers") {
+		p.fatalf("the cut reply said %q: want only its beginning", said)
+	}
+	conv := pageJSON[map[string]any](p, "the conversation", "/api/conversations/"+conversationID)
+	var stored map[string]any
+	for _, m := range conv["messages"].([]any) {
+		if m := m.(map[string]any); m["id"] == messageID {
+			stored = m
+		}
+	}
+	if stored == nil || stored["status"] != "interrupted" || stored["content"] != said {
+		p.fatalf("the cut reply is stored as %v; want status interrupted and the content %q", stored, said)
+	}
+	if !strings.Contains(p.text(".talk-agent:last-of-type"), "rivers") && !strings.Contains(p.text(".talk-agent:last-of-type"), "river") {
+		t.Logf("the second reply reads %q", p.text(".talk-agent:last-of-type"))
+	}
+	t.Logf("cut %.0f ms after the pause; levels %.3f before, %.3f after; said %q (full answer starts %q)", cut-paused, before, after, said, full)
+	p.noPageErrors()
+	srv.stop(t)
+}
