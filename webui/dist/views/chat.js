@@ -305,6 +305,8 @@ function chatPage(ctx, data, agentRecord, voice) {
       state = h('p', { class: 'msg-state msg-state-failed' }, h('strong', null, 'The reply failed. '), m.error || 'No reason was given.');
     } else if (m.status === 'stopped') {
       state = h('p', { class: 'msg-state msg-state-stopped' }, 'Stopped before the reply was finished.');
+    } else if (m.status === 'interrupted') {
+      state = h('p', { class: 'msg-state msg-state-stopped msg-state-interrupted' }, 'Interrupted in a voice call: this is what was said before you spoke.');
     } else if (streaming && !m.live) {
       state = h('p', { class: 'msg-state' }, 'Still being written…');
     }
