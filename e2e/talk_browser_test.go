@@ -166,10 +166,10 @@ func TestBrowserVoiceChat(t *testing.T) {
 	srv := serve(t, dbURL, voiceDataDir(t), offlineEnv...)
 	p := openBrowser(t, srv, fakeMicrophone(micWAV(t, 1500*time.Millisecond, askCapital, 60*time.Second))...)
 	p.signUp("Vera Voss", "vera@example.com", "marble harbor bells")
-	ids := awaitJS[map[string]string](p, "the agent and its knowledge", fmt.Sprintf(talkSetup, jsString(atlasDoc)))
+	ids := awaitLong[map[string]string](p, "the agent and its knowledge", fmt.Sprintf(talkSetup, jsString(atlasDoc)), time.Minute)
 
 	p.connectTalk(ids["agent"])
-	p.waitText(".talk-user.final", "capital")
+	p.waitLong("the question's transcript", `[...document.querySelectorAll('.talk-user.final')].some((e) => e.innerText.includes('capital'))`, 45*time.Second)
 	heard := p.text(".talk-user.final")
 	p.waitLong("the reply to be spoken in full", `document.querySelector('.talk-agent[data-status="done"]') !== null`, time.Minute)
 	reply := p.text(".talk-agent .talk-text")
@@ -184,7 +184,7 @@ func TestBrowserVoiceChat(t *testing.T) {
 	if in.Packets < 200 || in.Energy <= 0.01 {
 		p.fatalf("inbound audio: %+v, want the reply's packets (>200) carrying energy", in)
 	}
-	got := awaitJS[map[string]any](p, "the reply, transcribed", fmt.Sprintf(transcribeRecording, jsString(ids["key"])))
+	got := awaitLong[map[string]any](p, "the reply, transcribed", fmt.Sprintf(transcribeRecording, jsString(ids["key"])), 2*time.Minute)
 	if got["status"] != float64(200) {
 		p.fatalf("transcribing the recording: %v", got)
 	}
@@ -256,7 +256,7 @@ func TestBrowserBargeIn(t *testing.T) {
 	p := openBrowser(t, srv, fakeMicrophone(micWAV(t, 1500*time.Millisecond, askCapital, 9*time.Second,
 		"Wait, stop. Tell me about the rivers instead.", 60*time.Second))...)
 	p.signUp("Ivo Ilic", "ivo@example.com", "marble harbor bells")
-	ids := awaitJS[map[string]string](p, "the agent and its knowledge", fmt.Sprintf(talkSetup, jsString(atlasDoc)))
+	ids := awaitLong[map[string]string](p, "the agent and its knowledge", fmt.Sprintf(talkSetup, jsString(atlasDoc)), time.Minute)
 	p.connectTalk(ids["agent"])
 
 	p.waitLong("the reply to be cut", `document.querySelector('.talk-agent[data-status="interrupted"]') !== null`, 45*time.Second)
@@ -308,4 +308,17 @@ func TestBrowserBargeIn(t *testing.T) {
 	t.Logf("cut %.0f ms after the pause; levels %.3f before, %.3f after; said %q (full answer starts %q)", cut-paused, before, after, said, full)
 	p.noPageErrors()
 	srv.stop(t)
+}
+
+// awaitLong evaluates a promise-returning expression, waiting up to limit:
+// for work that takes as long as the audio it handles.
+func awaitLong[T any](p *page, what, expr string, limit time.Duration) T {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, limit)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		p.fatalf("reading %s: %v", what, err)
+	}
+	return v
 }

@@ -33,7 +33,7 @@ func (s *Session) hear(f audio.Frame) {
 			s.utt = s.startUtterance(id)
 			s.utt.write(ev.Audio)
 			fed = true
-			s.post(evSpeechStart{id: id})
+			s.post(evSpeechStart{id: id, start: now.Add(-(ev.Decided - ev.At))})
 		case listen.SpeechEnd:
 			if u := s.utt; u != nil {
 				s.utt = nil

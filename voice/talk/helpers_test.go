@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/timbre-ai/timbre/accounts"
 	"github.com/timbre-ai/timbre/agents"
@@ -83,6 +84,23 @@ type env struct {
 	chat   *chat.Service
 	agents *agents.Service
 	logs   *strings.Builder
+	reg    *prometheus.Registry
+}
+
+// histogram returns a histogram metric's sample count and sum.
+func (e *env) histogram(name string) (uint64, float64) {
+	e.t.Helper()
+	mfs, err := e.reg.Gather()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) > 0 {
+			h := mf.GetMetric()[0].GetHistogram()
+			return h.GetSampleCount(), h.GetSampleSum()
+		}
+	}
+	return 0, 0
 }
 
 type envConfig struct {
@@ -138,9 +156,10 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 		logs.Write(b)
 		logMu.Unlock()
 	}), &slog.HandlerOptions{Level: slog.LevelInfo}))
+	reg := prometheus.NewRegistry()
 	mgr := talk.NewManager(talk.Params{Transport: transport, Agents: ags, Chat: chatSvc,
 		Voice: voice.New(voice.Params{Engine: ttstest.Piper(t)}), ASR: recognizer(t),
-		VADModel: vadModel(t), Config: cfg.talk, Logger: logger})
+		VADModel: vadModel(t), Config: cfg.talk, Logger: logger, Metrics: talk.NewMetrics(reg)})
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
@@ -155,7 +174,7 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 			logMu.Unlock()
 		}
 	})
-	return &env{t: t, pool: pool, mgr: mgr, model: model, user: user, agent: a, chat: chatSvc, agents: ags, logs: logs}
+	return &env{t: t, pool: pool, mgr: mgr, reg: reg, model: model, user: user, agent: a, chat: chatSvc, agents: ags, logs: logs}
 }
 
 type writerFunc func([]byte)

@@ -9,13 +9,18 @@ type Metrics struct {
 	bargeIns   prometheus.Counter
 	firstAudio prometheus.Histogram
 	lateFrames prometheus.Counter
+	// bargeInStop is from the start of the user's speech over the agent to
+	// the agent's audio stopping (the detector's onset delay, plus a frame).
+	bargeInStop prometheus.Histogram
 }
 
 // NewMetrics makes the metrics and registers them with reg (none when nil):
 // timbre_rtc_sessions, timbre_voice_turns_total{result},
 // timbre_voice_barge_ins_total, timbre_voice_first_audio_seconds (end of
-// the user's speech to the reply's first frame sent) and
-// timbre_rtc_late_frames_total (frames sent more than 20 ms late).
+// the user's speech to the reply's first frame sent),
+// timbre_voice_barge_in_stop_seconds (the user's speech over the agent to
+// its audio stopping) and timbre_rtc_late_frames_total (frames sent more
+// than 20 ms late, counted when a call ends).
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		sessions: prometheus.NewGauge(prometheus.GaugeOpts{Name: "timbre_rtc_sessions", Help: "Voice sessions open."}),
@@ -30,7 +35,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Outbound audio frames sent more than 20 ms after their time."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.sessions, m.turns, m.bargeIns, m.firstAudio, m.lateFrames)
+		reg.MustRegister(m.sessions, m.turns, m.bargeIns, m.firstAudio, m.lateFrames, m.bargeInStop)
 	}
 	return m
 }

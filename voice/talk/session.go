@@ -47,8 +47,8 @@ type Session struct {
 	// nextTagN numbers the sentences played, across turns.
 	nextTagMu sync.Mutex
 	nextTagN  int
-	peer   *rtc.Peer
-	player *rtc.Player
+	peer      *rtc.Peer
+	player    *rtc.Player
 
 	// Owned by hear.
 	det *listen.Detector
@@ -83,10 +83,15 @@ type (
 	evShutdown    struct{}
 	evClosed      struct{ reason error }
 	evMessage     struct{ data []byte }
-	evSpeechStart struct{ id string }
-	evPartial     struct{ id, text string }
-	evDiscarded   struct{ id string }
-	evUtterance   struct {
+	evSpeechStart struct {
+		id string
+		// start is the wall time the user's speech started (the
+		// detector's decision came a few windows later).
+		start time.Time
+	}
+	evPartial   struct{ id, text string }
+	evDiscarded struct{ id string }
+	evUtterance struct {
 		id   string
 		text string
 		err  error
@@ -212,6 +217,11 @@ func (s *Session) handle(ev event, idle *time.Timer) string {
 				s.player.Pause()
 				t.paused = true
 				t.pauses++
+				// The audio stops at the next 20 ms frame.
+				stop := time.Since(ev.start) + 20*time.Millisecond
+				s.m.p.Metrics.bargeInStop.Observe(stop.Seconds())
+				s.m.logger.Debug("agent paused: the user speaks", "session_id", s.id, "turn_id", t.id,
+					"speech_to_stop_ms", stop.Milliseconds())
 			}
 			s.setState(StatePaused)
 			return ""

@@ -196,6 +196,12 @@ func TestBargeIn(t *testing.T) {
 		t.Errorf("%d loud packets arrived after the agent paused and before its next reply", loudAfterPause)
 	}
 
+	// Every pause is measured from the start of the user's speech.
+	if n, sum := e.histogram("timbre_voice_barge_in_stop_seconds"); n < 1 {
+		t.Errorf("no barge-in stop time was recorded")
+	} else {
+		t.Logf("speech over the agent → its audio stopped: %d pauses, mean %.0f ms", n, sum/float64(n)*1000)
+	}
 	var status, content string
 	if err := e.pool.QueryRow(ctx, `SELECT status, content FROM messages WHERE id = $1`, cut.MessageID).Scan(&status, &content); err != nil {
 		t.Fatal(err)
