@@ -33,6 +33,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: []float64{0.3, 0.5, 0.7, 0.9, 1.2, 1.6, 2, 3, 5, 10}}),
 		lateFrames: prometheus.NewCounter(prometheus.CounterOpts{Name: "timbre_rtc_late_frames_total",
 			Help: "Outbound audio frames sent more than 20 ms after their time."}),
+		bargeInStop: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "timbre_voice_barge_in_stop_seconds",
+			Help:    "From the start of the user's speech over the agent to the agent's audio stopping.",
+			Buckets: []float64{0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.6, 1}}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.sessions, m.turns, m.bargeIns, m.firstAudio, m.lateFrames, m.bargeInStop)
