@@ -36,8 +36,11 @@ func (l slogLeveled) Trace(msg string)                  { l.logf(levelTrace, "%s
 func (l slogLeveled) Tracef(format string, args ...any) { l.logf(levelTrace, format, args...) }
 func (l slogLeveled) Debug(msg string)                  { l.logf(slog.LevelDebug, "%s", msg) }
 func (l slogLeveled) Debugf(format string, args ...any) { l.logf(slog.LevelDebug, format, args...) }
-func (l slogLeveled) Info(msg string)                   { l.logf(slog.LevelInfo, "%s", msg) }
-func (l slogLeveled) Infof(format string, args ...any)  { l.logf(slog.LevelInfo, format, args...) }
+
+// pion's info logs narrate every call's connection states; the voice
+// sessions log each call's start and end at info, so pion's go to debug.
+func (l slogLeveled) Info(msg string)                   { l.logf(slog.LevelDebug, "%s", msg) }
+func (l slogLeveled) Infof(format string, args ...any)  { l.logf(slog.LevelDebug, format, args...) }
 func (l slogLeveled) Warn(msg string)                   { l.logf(slog.LevelWarn, "%s", msg) }
 func (l slogLeveled) Warnf(format string, args ...any)  { l.logf(slog.LevelWarn, format, args...) }
 func (l slogLeveled) Error(msg string)                  { l.logf(slog.LevelError, "%s", msg) }
