@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/pion/logging"
 )
@@ -39,9 +40,32 @@ func (l slogLeveled) Debugf(format string, args ...any) { l.logf(slog.LevelDebug
 
 // pion's info logs narrate every call's connection states; the voice
 // sessions log each call's start and end at info, so pion's go to debug.
-func (l slogLeveled) Info(msg string)                   { l.logf(slog.LevelDebug, "%s", msg) }
-func (l slogLeveled) Infof(format string, args ...any)  { l.logf(slog.LevelDebug, format, args...) }
-func (l slogLeveled) Warn(msg string)                   { l.logf(slog.LevelWarn, "%s", msg) }
-func (l slogLeveled) Warnf(format string, args ...any)  { l.logf(slog.LevelWarn, format, args...) }
+func (l slogLeveled) Info(msg string)                  { l.logf(slog.LevelDebug, "%s", msg) }
+func (l slogLeveled) Infof(format string, args ...any) { l.logf(slog.LevelDebug, format, args...) }
+func (l slogLeveled) Warn(msg string)                  { l.logf(warnLevel(msg), "%s", msg) }
+func (l slogLeveled) Warnf(format string, args ...any) { l.warnf(format, args...) }
+
+func (l slogLeveled) warnf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	l.logf(warnLevel(msg), "%s", msg)
+}
+
+// benignWarnings are warnings pion logs on every normal call: checks
+// before the browser's candidates arrive, and the teardown of a call that
+// ended. They go to debug so that a warning in the log means something.
+var benignWarnings = []string{
+	"Failed to ping without candidate pairs",
+	"stream is already closed",
+	"conn is closed",
+}
+
+func warnLevel(msg string) slog.Level {
+	for _, b := range benignWarnings {
+		if strings.Contains(msg, b) {
+			return slog.LevelDebug
+		}
+	}
+	return slog.LevelWarn
+}
 func (l slogLeveled) Error(msg string)                  { l.logf(slog.LevelError, "%s", msg) }
 func (l slogLeveled) Errorf(format string, args ...any) { l.logf(slog.LevelError, format, args...) }

@@ -181,10 +181,12 @@ func (s *Session) run() {
 	_ = s.peer.Close()
 	<-s.peer.Done() // the last Audio call has returned
 	s.closeHearing()
-	st := s.player.Stats()
+	st, ps := s.player.Stats(), s.peer.Stats()
 	log.Info("voice session ended", "reason", reason, "duration", time.Since(started).Round(time.Millisecond).String(),
-		"frames_sent", st.Frames, "frames_late", st.Late, "max_late_ms", st.MaxLate.Milliseconds())
+		"frames_sent", st.Frames, "frames_late", st.Late, "max_late_ms", st.MaxLate.Milliseconds(),
+		"frames_received", ps.FramesIn, "frames_dropped", ps.FramesDropped, "frames_concealed", ps.ConcealedFrames)
 	s.m.p.Metrics.lateFrames.Add(float64(st.Late))
+	s.m.p.Metrics.droppedFrames.Add(float64(ps.FramesDropped))
 }
 
 // handle reacts to one event; a non-empty result ends the session.
