@@ -14,8 +14,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/timbre-ai/timbre/voice/talk"
 	"github.com/timbre-ai/timbre/knowledge/fetch"
+	"github.com/timbre-ai/timbre/voice/talk"
 )
 
 // config is everything the binary reads from TIMBRE_* variables (and flags).
