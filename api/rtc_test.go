@@ -19,7 +19,6 @@ import (
 	"github.com/timbre-ai/timbre/voice/rtc"
 	"github.com/timbre-ai/timbre/voice/rtc/rtctest"
 	"github.com/timbre-ai/timbre/voice/talk"
-	"github.com/timbre-ai/timbre/voice/tts"
 	"github.com/timbre-ai/timbre/voice/tts/ttstest"
 )
 
@@ -63,16 +62,9 @@ func newTalkManager(t *testing.T, p envParams) *talk.Manager {
 // wavOf is text spoken by Alan as a 16-bit WAV.
 func wavOf(t *testing.T, text string) []byte {
 	t.Helper()
-	var samples []float32
-	err := ttstest.Piper(t).Stream(context.Background(), tts.Request{Voice: "alan", Text: text}, func(c tts.Chunk) error {
-		samples = append(samples, c.Samples...)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	samples := ttstest.Say(t, "alan", text)
 	var buf bytes.Buffer
-	if _, err := audio.EncodeWAV(&buf, audio.Frame{Format: audio.Format{SampleRate: 22050, Channels: 1}, Samples: samples}); err != nil {
+	if _, err := audio.EncodeWAV(&buf, audio.Frame{Format: audio.Format{SampleRate: ttstest.Rate, Channels: 1}, Samples: samples}); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()

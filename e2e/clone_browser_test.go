@@ -1,9 +1,6 @@
 package e2e
 
 import (
-	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,35 +8,13 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/timbre-ai/timbre/db/dbtest"
-	"github.com/timbre-ai/timbre/voice/audio"
-	"github.com/timbre-ai/timbre/voice/tts"
-	"github.com/timbre-ai/timbre/voice/tts/ttstest"
 )
 
 // speechWAV writes a WAV of Alan reading for a while, with a pause at the
 // end (Chromium's fake microphone plays it in a loop).
 func speechWAV(t *testing.T) string {
-	t.Helper()
-	var samples []float32
-	err := ttstest.Piper(t).Stream(context.Background(), tts.Request{Voice: "alan", Text: "I walked down to the harbour this morning. " +
-		"The boats were painted blue and red. Nobody knew when the ferry would come back."}, func(c tts.Chunk) error {
-		samples = append(samples, c.Samples...)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	samples = append(samples, make([]float32, 22050/2)...)
-	path := filepath.Join(t.TempDir(), "speech.wav")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := audio.EncodeWAV(f, audio.Frame{Format: audio.Format{SampleRate: 22050, Channels: 1}, Samples: samples}); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return micWAV(t, "I walked down to the harbour this morning. "+
+		"The boats were painted blue and red. Nobody knew when the ferry would come back.", 500*time.Millisecond)
 }
 
 // TestBrowserCloneVoice clones a voice the way a creator does: on the

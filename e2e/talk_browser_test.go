@@ -13,7 +13,6 @@ import (
 
 	"github.com/timbre-ai/timbre/db/dbtest"
 	"github.com/timbre-ai/timbre/voice/audio"
-	"github.com/timbre-ai/timbre/voice/tts"
 	"github.com/timbre-ai/timbre/voice/tts/ttstest"
 )
 
@@ -30,18 +29,12 @@ const (
 // loop, so it ends with a long silence.
 func micWAV(t *testing.T, parts ...any) string {
 	t.Helper()
-	const rate = 22050
+	const rate = ttstest.Rate
 	var samples []float32
 	for _, p := range parts {
 		switch p := p.(type) {
 		case string:
-			err := ttstest.Piper(t).Stream(context.Background(), tts.Request{Voice: "alan", Text: p}, func(c tts.Chunk) error {
-				samples = append(samples, c.Samples...)
-				return nil
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			samples = append(samples, ttstest.Say(t, "alan", p)...)
 		case time.Duration:
 			samples = append(samples, make([]float32, int(p.Seconds()*rate))...)
 		}

@@ -1,23 +1,20 @@
 package asr
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unicode"
 
 	"github.com/timbre-ai/timbre/voice/audio"
-	"github.com/timbre-ai/timbre/voice/tts"
 	"github.com/timbre-ai/timbre/voice/tts/ttstest"
 )
 
 // piperRate is the rate of the Piper voices.
-const piperRate = 22050
+const piperRate = ttstest.Rate
 
 // Sentences of common words, which pocketsphinx's general language model
 // knows well. Piper's synthesis is stochastic, so no test depends on exact
@@ -29,35 +26,15 @@ var sentences = []struct{ voice, text string }{
 	{"alan", "I have two children and they both go to school every morning."},
 }
 
-var (
-	synthMu    sync.Mutex
-	synthCache = map[[2]string][]float32{}
-)
-
-// speech is voice saying text at piperRate, synthesised once per test
-// binary.
+// speech is voice saying text at piperRate, with a quarter second of
+// pause after each sentence, as a speaker makes.
 func speech(t testing.TB, voice, text string) []float32 {
 	t.Helper()
-	synthMu.Lock()
-	defer synthMu.Unlock()
-	key := [2]string{voice, text}
-	if s, ok := synthCache[key]; ok {
-		return s
-	}
 	var out []float32
-	err := ttstest.Piper(t).Stream(context.Background(), tts.Request{Voice: voice, Text: text}, func(c tts.Chunk) error {
-		if c.SampleRate != piperRate {
-			return fmt.Errorf("voice %s speaks at %d Hz, the tests assume %d", voice, c.SampleRate, piperRate)
-		}
-		out = append(out, c.Samples...)
-		// A pause between sentences, as a speaker makes.
+	for _, s := range ttstest.Sentences(t, voice, text) {
+		out = append(out, s...)
 		out = append(out, make([]float32, piperRate/4)...)
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("synthesise %s: %v", voice, err)
 	}
-	synthCache[key] = out
 	return out
 }
 

@@ -1,8 +1,6 @@
 package clone
 
 import (
-	"context"
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -13,7 +11,6 @@ import (
 	"time"
 
 	"github.com/timbre-ai/timbre/voice/audio"
-	"github.com/timbre-ai/timbre/voice/tts"
 	"github.com/timbre-ai/timbre/voice/tts/ttstest"
 )
 
@@ -26,12 +23,9 @@ const (
 )
 
 // piperRate is the rate of the Piper voices.
-const piperRate = 22050
+const piperRate = ttstest.Rate
 
 var (
-	synthMu    sync.Mutex
-	synthCache = map[[2]string][][]float32{}
-
 	vadOnce sync.Once
 	testVAD *VAD
 	vadErr  error
@@ -39,37 +33,11 @@ var (
 
 // speech is voice saying text at piperRate, synthesised once per test
 // binary.
-func speech(t testing.TB, voice, text string) []float32 {
-	t.Helper()
-	var out []float32
-	for _, s := range sentences(t, voice, text) {
-		out = append(out, s...)
-	}
-	return out
-}
+func speech(t testing.TB, voice, text string) []float32 { return ttstest.Say(t, voice, text) }
 
 // sentences is speech as the TTS delivers it: a chunk per sentence.
 func sentences(t testing.TB, voice, text string) [][]float32 {
-	t.Helper()
-	synthMu.Lock()
-	defer synthMu.Unlock()
-	key := [2]string{voice, text}
-	if s, ok := synthCache[key]; ok {
-		return s
-	}
-	var out [][]float32
-	err := ttstest.Piper(t).Stream(context.Background(), tts.Request{Voice: voice, Text: text}, func(c tts.Chunk) error {
-		if c.SampleRate != piperRate {
-			return fmt.Errorf("voice %s speaks at %d Hz, the tests assume %d", voice, c.SampleRate, piperRate)
-		}
-		out = append(out, c.Samples)
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("synthesise %s: %v", voice, err)
-	}
-	synthCache[key] = out
-	return out
+	return ttstest.Sentences(t, voice, text)
 }
 
 // dataDir is $TIMBRE_DATA_DIR, or the repository's .data.

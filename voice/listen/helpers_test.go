@@ -1,19 +1,15 @@
 package listen
 
 import (
-	"context"
-	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/timbre-ai/timbre/voice/audio"
 	"github.com/timbre-ai/timbre/voice/clone"
-	"github.com/timbre-ai/timbre/voice/tts"
 	"github.com/timbre-ai/timbre/voice/tts/ttstest"
 )
 
@@ -27,39 +23,16 @@ const (
 )
 
 // piperRate is the rate of the Piper voices.
-const piperRate = 22050
+const piperRate = ttstest.Rate
 
-var (
-	synthMu    sync.Mutex
-	synthCache = map[[2]string][]float32{}
-)
-
-// utterance is voice saying text, resampled to SampleRate, synthesised
-// once per test binary.
+// utterance is voice saying text (synthesised once per test binary),
+// resampled to SampleRate.
 func utterance(t testing.TB, voice, text string) []float32 {
 	t.Helper()
-	synthMu.Lock()
-	defer synthMu.Unlock()
-	key := [2]string{voice, text}
-	if s, ok := synthCache[key]; ok {
-		return s
-	}
-	var raw []float32
-	err := ttstest.Piper(t).Stream(context.Background(), tts.Request{Voice: voice, Text: text}, func(c tts.Chunk) error {
-		if c.SampleRate != piperRate {
-			return fmt.Errorf("voice %s speaks at %d Hz, the tests assume %d", voice, c.SampleRate, piperRate)
-		}
-		raw = append(raw, c.Samples...)
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("synthesise %s: %v", voice, err)
-	}
-	out, err := audio.Resample(audio.Frame{Format: audio.Format{SampleRate: piperRate, Channels: 1}, Samples: raw}, SampleRate, audio.QualityDefault)
+	out, err := audio.Resample(audio.Frame{Format: audio.Format{SampleRate: piperRate, Channels: 1}, Samples: ttstest.Say(t, voice, text)}, SampleRate, audio.QualityDefault)
 	if err != nil {
 		t.Fatal(err)
 	}
-	synthCache[key] = out.Samples
 	return out.Samples
 }
 

@@ -28,7 +28,6 @@ import (
 	"github.com/timbre-ai/timbre/voice/rtc"
 	"github.com/timbre-ai/timbre/voice/rtc/rtctest"
 	"github.com/timbre-ai/timbre/voice/talk"
-	"github.com/timbre-ai/timbre/voice/tts"
 	"github.com/timbre-ai/timbre/voice/tts/ttstest"
 )
 
@@ -38,8 +37,6 @@ var (
 		rec  asr.Recognizer
 		err  error
 	}
-	synthMu    sync.Mutex
-	synthCache = map[string][]float32{}
 )
 
 // recognizer is one pocketsphinx recogniser for the test binary.
@@ -52,25 +49,8 @@ func recognizer(t *testing.T) asr.Recognizer {
 	return shared.rec
 }
 
-// speech is Alan saying text, at 22050 Hz, synthesised once per binary.
-func speech(t *testing.T, text string) []float32 {
-	t.Helper()
-	synthMu.Lock()
-	defer synthMu.Unlock()
-	if s, ok := synthCache[text]; ok {
-		return s
-	}
-	var out []float32
-	err := ttstest.Piper(t).Stream(context.Background(), tts.Request{Voice: "alan", Text: text}, func(c tts.Chunk) error {
-		out = append(out, c.Samples...)
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("synthesise %q: %v", text, err)
-	}
-	synthCache[text] = out
-	return out
-}
+// speech is Alan saying text, at ttstest.Rate.
+func speech(t *testing.T, text string) []float32 { return ttstest.Say(t, "alan", text) }
 
 // env is a voice-call server in process: real database, pion, VAD,
 // pocketsphinx and Piper; the language model is a fake OpenAI server.
