@@ -2,12 +2,9 @@ package accounts
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/timbre-ai/timbre/db"
 )
@@ -53,11 +50,9 @@ func (s *Service) CreateEmbedToken(ctx context.Context, userID, agentID, endUser
 	}
 	secret := randomToken(32)
 	t := EmbedToken{ID: db.NewID("emb"), AgentID: agentID, EndUser: endUser, ExpiresAt: s.now().Add(ttl).UTC().Truncate(time.Microsecond)}
-	err := s.store.pool.QueryRow(ctx, `INSERT INTO embed_tokens (id, token_hash, user_id, agent_id, end_user, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6) RETURNING created_at`,
-		t.ID, hashToken(secret), userID, agentID, t.EndUser, t.ExpiresAt).Scan(&t.CreatedAt)
+	t, err := s.store.insertEmbedToken(ctx, userID, t, hashToken(secret))
 	if err != nil {
-		return EmbedToken{}, "", fmt.Errorf("accounts: insert embed token: %w", err)
+		return EmbedToken{}, "", err
 	}
 	return t, EmbedTokenPrefix + secret, nil
 }
@@ -69,27 +64,10 @@ func (s *Service) AuthenticateEmbedToken(ctx context.Context, token string) (Use
 	if !ok || secret == "" || len(secret) > 100 {
 		return User{}, EmbedToken{}, ErrUnauthenticated
 	}
-	var u User
-	var t EmbedToken
-	err := s.store.pool.QueryRow(ctx, `SELECT u.id, u.email, u.display_name, u.created_at,
-			e.id, e.agent_id, e.end_user, e.expires_at, e.created_at
-		   FROM embed_tokens e JOIN users u ON u.id = e.user_id
-		  WHERE e.token_hash = $1 AND e.expires_at > $2`, hashToken(secret), s.now()).
-		Scan(&u.ID, &u.Email, &u.DisplayName, &u.CreatedAt, &t.ID, &t.AgentID, &t.EndUser, &t.ExpiresAt, &t.CreatedAt)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return User{}, EmbedToken{}, ErrUnauthenticated
-	}
-	if err != nil {
-		return User{}, EmbedToken{}, fmt.Errorf("accounts: look up embed token: %w", err)
-	}
-	return u, t, nil
+	return s.store.embedTokenUser(ctx, hashToken(secret), s.now())
 }
 
 // PurgeExpiredEmbedTokens deletes expired embed tokens.
 func (s *Service) PurgeExpiredEmbedTokens(ctx context.Context) (int64, error) {
-	tag, err := s.store.pool.Exec(ctx, `DELETE FROM embed_tokens WHERE expires_at <= $1`, s.now())
-	if err != nil {
-		return 0, fmt.Errorf("accounts: purge embed tokens: %w", err)
-	}
-	return tag.RowsAffected(), nil
+	return s.store.deleteExpiredEmbedTokens(ctx, s.now())
 }

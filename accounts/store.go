@@ -177,3 +177,39 @@ func (s *store) touchKey(ctx context.Context, id string, now time.Time) error {
 	}
 	return nil
 }
+
+func (s *store) insertEmbedToken(ctx context.Context, userID string, t EmbedToken, tokenHash []byte) (EmbedToken, error) {
+	err := s.pool.QueryRow(ctx, `INSERT INTO embed_tokens (id, token_hash, user_id, agent_id, end_user, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6) RETURNING created_at`,
+		t.ID, tokenHash, userID, t.AgentID, t.EndUser, t.ExpiresAt).Scan(&t.CreatedAt)
+	if err != nil {
+		return EmbedToken{}, fmt.Errorf("accounts: insert embed token: %w", err)
+	}
+	return t, nil
+}
+
+// embedTokenUser returns the unexpired token with this hash and its user.
+func (s *store) embedTokenUser(ctx context.Context, tokenHash []byte, now time.Time) (User, EmbedToken, error) {
+	var u User
+	var t EmbedToken
+	err := s.pool.QueryRow(ctx, `SELECT u.id, u.email, u.display_name, u.created_at,
+			e.id, e.agent_id, e.end_user, e.expires_at, e.created_at
+		   FROM embed_tokens e JOIN users u ON u.id = e.user_id
+		  WHERE e.token_hash = $1 AND e.expires_at > $2`, tokenHash, now).
+		Scan(&u.ID, &u.Email, &u.DisplayName, &u.CreatedAt, &t.ID, &t.AgentID, &t.EndUser, &t.ExpiresAt, &t.CreatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return User{}, EmbedToken{}, ErrUnauthenticated
+	}
+	if err != nil {
+		return User{}, EmbedToken{}, fmt.Errorf("accounts: look up embed token: %w", err)
+	}
+	return u, t, nil
+}
+
+func (s *store) deleteExpiredEmbedTokens(ctx context.Context, now time.Time) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM embed_tokens WHERE expires_at <= $1`, now)
+	if err != nil {
+		return 0, fmt.Errorf("accounts: purge embed tokens: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}

@@ -414,6 +414,11 @@ func purgeSessions(ctx context.Context, svc *accounts.Service, logger *slog.Logg
 		} else if n > 0 {
 			logger.Info("purged expired sessions", "count", n)
 		}
+		if n, err := svc.PurgeExpiredEmbedTokens(ctx); err != nil && ctx.Err() == nil {
+			logger.Warn("purge expired embed tokens", "error", err)
+		} else if n > 0 {
+			logger.Info("purged expired embed tokens", "count", n)
+		}
 		select {
 		case <-ctx.Done():
 			return

@@ -218,7 +218,6 @@ func (s *Session) handle(ev event, idle *time.Timer) string {
 			if !t.paused {
 				s.player.Pause()
 				t.paused = true
-				t.pauses++
 				// The audio stops at the next 20 ms frame.
 				stop := time.Since(ev.start) + 20*time.Millisecond
 				s.m.p.Metrics.bargeInStop.Observe(stop.Seconds())

@@ -35,7 +35,6 @@ type turn struct {
 
 	// Owned by run.
 	paused   bool
-	pauses   int
 	finished bool
 
 	mu            sync.Mutex
