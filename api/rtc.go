@@ -20,8 +20,9 @@ import (
 // maxOfferBytes bounds an SDP offer; browsers' are a few kilobytes.
 const maxOfferBytes = 64 << 10
 
-// maxTranscriptionAudio bounds /v1/audio/transcriptions.
-const maxTranscriptionAudio = 10 * time.Minute
+// maxTranscriptionAudio bounds /v1/audio/transcriptions: what a
+// recogniser takes in one piece.
+const maxTranscriptionAudio = asr.MaxAudio
 
 type rtcSessionRequest struct {
 	AgentID        *string `json:"agent_id"`

@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -106,6 +107,11 @@ func TestTranscriptions(t *testing.T) {
 	if d, _ := verbose["duration"].(float64); d < 1.5 || d > 5 {
 		t.Errorf("verbose_json duration %v", verbose["duration"])
 	}
+	// A WAV header that says six minutes (over the recogniser's five) over
+	// a few seconds of data.
+	sixMinutes := append([]byte(nil), wav...)
+	binary.LittleEndian.PutUint32(sixMinutes[40:44], uint32(360*ttstest.Rate*2))
+	binary.LittleEndian.PutUint32(sixMinutes[4:8], uint32(360*ttstest.Rate*2+36))
 	for _, tc := range []struct {
 		name   string
 		c      *client
@@ -120,6 +126,7 @@ func TestTranscriptions(t *testing.T) {
 		{"srt", key, map[string]string{"model": "m", "response_format": "srt"}, wav, 400, "invalid_request"},
 		{"mp3", key, map[string]string{"model": "m"}, append([]byte("ID3\x04\x00\x00\x00\x00\x00\x00"), make([]byte, 200)...), 415, "unsupported_audio"},
 		{"truncated wav", key, map[string]string{"model": "m"}, wav[:40], 422, "unreadable_audio"},
+		{"a header claiming six minutes", key, map[string]string{"model": "m"}, sixMinutes, 413, "audio_too_long"},
 	} {
 		r := post(tc.c, tc.fields, tc.file)
 		if r.status != tc.status {
